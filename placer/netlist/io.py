@@ -1,0 +1,132 @@
+"""load_netlist / save_placement / save_netlist: formats chosen by file name."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from placer.errors import PlacerInputError
+from placer.netlist.model import SETTING_NAMES, Netlist, Settings, default_canvas
+from placer.netlist.pbtxt import read_pbtxt, write_pbtxt
+from placer.netlist.plc import apply_plc, read_plc, write_plc
+
+_INT_SETTINGS = {"grid_cols", "grid_rows", "smoothing_range"}
+
+
+def _format(path: str) -> str:
+    p = path.lower()
+    if p.endswith((".pb.txt", ".pb.txt.gz", ".pbtxt", ".pbtxt.gz")):
+        return "pbtxt"
+    if p.endswith(".aux"):
+        return "bookshelf"
+    if p.endswith(".plc"):
+        return "plc"
+    if p.endswith(".pl"):
+        return "pl"
+    raise PlacerInputError(
+        "unknown file type (expected .pb.txt, .pb.txt.gz, .aux, .plc or .pl)", path)
+
+
+def _coerce(name: str, value):
+    if name == "soft_macros_squared":
+        if not isinstance(value, bool):
+            raise PlacerInputError(f"setting {name} must be true or false, got "
+                                   f"{value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PlacerInputError(f"setting {name} must be a number, got {value!r}")
+    if name in _INT_SETTINGS:
+        if float(value) != int(value):
+            raise PlacerInputError(f"setting {name} must be an integer, got {value!r}")
+        return int(value)
+    return float(value)
+
+
+def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = None,
+                 lowercase_macro: str = "auto", **settings) -> Netlist:
+    """Reads a design and, optionally, a placement of it.
+
+    Args:
+        path: a Circuit Training netlist (.pb.txt, .pb.txt.gz) or a Bookshelf
+            design (.aux).
+        placement: a .plc (Circuit Training) or .pl (Bookshelf) file. Its
+            header settings (canvas, grid, routing) apply unless overridden.
+        lowercase_macro: for .pb.txt, how nodes of type lower-case ``macro``
+            are read ("auto", "soft" or "hard"; see read_pbtxt).
+        **settings: override any setting by name: canvas_width, canvas_height,
+            grid_cols, grid_rows, routes_per_micron_hor, routes_per_micron_ver,
+            macro_routes_hor, macro_routes_ver, smoothing_range,
+            overlap_threshold, soft_macros_squared.
+
+    Without a .plc the defaults are Circuit Training's: a square canvas of side
+    sqrt(total area / 0.6) (unless the netlist's "FP bbox" header gives one),
+    a 10 x 10 grid, 70.33 / 74.51 routes per micron, 51.79 / 51.79 routes used
+    by macros, smoothing range 2, overlap threshold 0.004.
+
+    Raises:
+        PlacerInputError: for a missing or malformed file, naming file and line.
+    """
+    path = os.fspath(path)
+    for k in settings:
+        if k not in SETTING_NAMES:
+            raise PlacerInputError(
+                f"unknown setting {k!r}; known: {', '.join(SETTING_NAMES)}")
+    fmt = _format(path)
+    if fmt == "pbtxt":
+        nl = read_pbtxt(path, lowercase_macro=lowercase_macro)
+    elif fmt == "bookshelf":
+        from placer.netlist.bookshelf import read_bookshelf
+        nl = read_bookshelf(path)
+    else:
+        raise PlacerInputError(
+            "this is a placement file; pass the netlist (.pb.txt or .aux) as path "
+            "and this file as placement=", path)
+
+    st = dataclasses.replace(nl.settings)
+    if st.canvas_width <= 0 or st.canvas_height <= 0:
+        side = default_canvas(nl.total_area())
+        st.canvas_width = st.canvas_height = side
+    if placement is not None:
+        placement = os.fspath(placement)
+        pfmt = _format(placement)
+        if pfmt == "plc":
+            plc = read_plc(placement)
+            nl = apply_plc(nl, plc, placement)
+            for k, v in plc.settings.items():
+                setattr(st, k, v)
+            nl.metadata["plc_header"] = plc.header
+        elif pfmt == "pl":
+            from placer.netlist.bookshelf import apply_pl
+            nl = apply_pl(nl, placement)
+        else:
+            raise PlacerInputError("placement must be a .plc or .pl file", placement)
+    for k, v in settings.items():
+        setattr(st, k, _coerce(k, v))
+    st.validate(placement if placement is not None else path)
+    nl.settings = st
+    return nl
+
+
+def save_placement(nl: Netlist, path: str | os.PathLike, costs: dict | None = None,
+                   info: str = "") -> None:
+    """Writes the netlist's placement: .plc (Circuit Training) or .pl (Bookshelf)."""
+    path = os.fspath(path)
+    fmt = _format(path)
+    if fmt == "plc":
+        write_plc(nl, path, costs=costs, info=info)
+    elif fmt == "pl":
+        from placer.netlist.bookshelf import write_pl
+        write_pl(nl, path)
+    else:
+        raise PlacerInputError("save_placement writes .plc or .pl files", path)
+
+
+def save_netlist(nl: Netlist, path: str | os.PathLike) -> None:
+    """Writes the netlist as Circuit Training text (.pb.txt or .pb.txt.gz)."""
+    path = os.fspath(path)
+    if _format(path) != "pbtxt":
+        raise PlacerInputError("save_netlist writes .pb.txt or .pb.txt.gz files", path)
+    write_pbtxt(nl, path)
+
+
+__all__ = ["load_netlist", "save_placement", "save_netlist", "Settings"]
