@@ -39,6 +39,8 @@ class CostArrays:
     entry_pin: jnp.ndarray       # (E,) int32
     entry_net: jnp.ndarray       # (E,) int32, N for padding
     entry_is_driver: jnp.ndarray  # (E,) bool
+    net_start: jnp.ndarray       # (N,) int32 first entry of each net
+    net_end: jnp.ndarray         # (N,) int32 one past its last entry (start for padding)
     net_weight: jnp.ndarray      # (N,) wirelength weight, 0 for padding
     net_cong_weight: jnp.ndarray  # (N,) congestion weight max(w, 1), 0 for padding
     canvas: jnp.ndarray          # (2,) width, height
@@ -95,6 +97,10 @@ def cost_arrays(nl: Netlist, dtype=jnp.float32, pad_to: int = 64,
     entry_net[:e_n] = np.repeat(np.arange(n_n, dtype=np.int32), nl.net_degree)
     is_driver = np.zeros(ec, bool)
     is_driver[nl.net_ptr[:-1]] = True
+    start = np.full(nc, e_n, np.int32)
+    end = np.full(nc, e_n, np.int32)
+    start[:n_n] = nl.net_ptr[:-1]
+    end[:n_n] = nl.net_ptr[1:]
     w = np.zeros(nc)
     w[:n_n] = nl.net_weight
     cw = np.zeros(nc)
@@ -110,6 +116,8 @@ def cost_arrays(nl: Netlist, dtype=jnp.float32, pad_to: int = 64,
         entry_pin=jnp.asarray(entry_pin),
         entry_net=jnp.asarray(entry_net),
         entry_is_driver=jnp.asarray(is_driver),
+        net_start=jnp.asarray(start),
+        net_end=jnp.asarray(end),
         net_weight=f(w),
         net_cong_weight=f(cw),
         canvas=f([s.canvas_width, s.canvas_height]),
