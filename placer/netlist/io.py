@@ -6,11 +6,9 @@ import dataclasses
 import os
 
 from placer.errors import PlacerInputError
-from placer.netlist.model import SETTING_NAMES, Netlist, Settings, default_canvas
+from placer.netlist.model import Netlist, Settings, coerce_setting, default_canvas
 from placer.netlist.pbtxt import read_pbtxt, write_pbtxt
 from placer.netlist.plc import apply_plc, read_plc, write_plc
-
-_INT_SETTINGS = {"grid_cols", "grid_rows", "smoothing_range"}
 
 
 def _format(path: str) -> str:
@@ -25,21 +23,6 @@ def _format(path: str) -> str:
         return "pl"
     raise PlacerInputError(
         "unknown file type (expected .pb.txt, .pb.txt.gz, .aux, .plc or .pl)", path)
-
-
-def _coerce(name: str, value):
-    if name == "soft_macros_squared":
-        if not isinstance(value, bool):
-            raise PlacerInputError(f"setting {name} must be true or false, got "
-                                   f"{value!r}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PlacerInputError(f"setting {name} must be a number, got {value!r}")
-    if name in _INT_SETTINGS:
-        if float(value) != int(value):
-            raise PlacerInputError(f"setting {name} must be an integer, got {value!r}")
-        return int(value)
-    return float(value)
 
 
 def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = None,
@@ -67,10 +50,7 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
         PlacerInputError: for a missing or malformed file, naming file and line.
     """
     path = os.fspath(path)
-    for k in settings:
-        if k not in SETTING_NAMES:
-            raise PlacerInputError(
-                f"unknown setting {k!r}; known: {', '.join(SETTING_NAMES)}")
+    overrides = {k: coerce_setting(k, v) for k, v in settings.items()}
     fmt = _format(path)
     if fmt == "pbtxt":
         nl = read_pbtxt(path, lowercase_macro=lowercase_macro)
@@ -100,8 +80,8 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
             nl = apply_pl(nl, placement)
         else:
             raise PlacerInputError("placement must be a .plc or .pl file", placement)
-    for k, v in settings.items():
-        setattr(st, k, _coerce(k, v))
+    for k, v in overrides.items():
+        setattr(st, k, v)
     st.validate(placement if placement is not None else path)
     nl.settings = st
     return nl

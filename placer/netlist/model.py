@@ -8,7 +8,9 @@ degrees), K blockages.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +77,8 @@ class Settings:
                                        f"got {v!r}", path)
         for name in ("grid_cols", "grid_rows"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, np.integer)) and v >= 1):
+            if isinstance(v, (bool, np.bool_)) or not (
+                    isinstance(v, (int, np.integer)) and v >= 1):
                 raise PlacerInputError(f"setting {name} must be an integer >= 1, "
                                        f"got {v!r}", path)
         for name in ("macro_routes_hor", "macro_routes_ver", "overlap_threshold"):
@@ -90,6 +93,31 @@ class Settings:
 
 
 SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
+_INT_SETTINGS = frozenset({"grid_cols", "grid_rows", "smoothing_range"})
+
+
+def coerce_setting(name: str, value: Any) -> Any:
+    """``value`` as the type setting ``name`` holds (int, float or bool).
+
+    Raises:
+        PlacerInputError: for an unknown name or a value of the wrong kind.
+    """
+    if name not in SETTING_NAMES:
+        raise PlacerInputError(
+            f"unknown setting {name!r}; known: {', '.join(SETTING_NAMES)}")
+    if name == "soft_macros_squared":
+        if not isinstance(value, (bool, np.bool_)):
+            raise PlacerInputError(f"setting {name} must be true or false, got "
+                                   f"{value!r}")
+        return bool(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise PlacerInputError(f"setting {name} must be a number, got {value!r}")
+    value = float(value)
+    if name in _INT_SETTINGS:
+        if not math.isfinite(value) or value != int(value):
+            raise PlacerInputError(f"setting {name} must be an integer, got {value!r}")
+        return int(value)
+    return value
 
 
 @dataclass
@@ -207,8 +235,17 @@ class Netlist:
     # ------------------------------------------------------------- placement
     def with_placement(self, xy: np.ndarray | None = None,
                        orient: np.ndarray | None = None) -> Netlist:
-        """A copy with node centres and/or orientations replaced."""
+        """A copy with node centres and/or orientations replaced.
+
+        The copy owns its placement arrays (node_xy, node_orient, node_fixed)
+        and metadata dict; the netlist arrays (sizes, pins, nets) are shared.
+        """
         new = dataclasses.replace(self)
+        new.node_xy = self.node_xy.copy()
+        new.node_orient = self.node_orient.copy()
+        new.node_fixed = self.node_fixed.copy()
+        new.metadata = dict(self.metadata)
+        new.settings = dataclasses.replace(self.settings)
         if xy is not None:
             xy = np.asarray(xy, dtype=np.float64)
             if xy.shape != self.node_xy.shape:
@@ -225,18 +262,20 @@ class Netlist:
         return new
 
     def with_settings(self, **overrides: Any) -> Netlist:
-        """A copy whose settings are overridden by name (see Settings)."""
-        for k in overrides:
-            if k not in SETTING_NAMES:
-                raise PlacerInputError(
-                    f"unknown setting {k!r}; known: {', '.join(SETTING_NAMES)}")
-        new = dataclasses.replace(self)
-        new.settings = dataclasses.replace(self.settings, **overrides)
+        """A copy whose settings are overridden by name (see Settings).
+
+        Raises:
+            PlacerInputError: for an unknown name or an invalid value.
+        """
+        values = {k: coerce_setting(k, v) for k, v in overrides.items()}
+        new = self.with_placement()
+        new.settings = dataclasses.replace(self.settings, **values)
         new.settings.validate()
         return new
 
     def copy(self) -> Netlist:
-        return self.with_placement(self.node_xy, self.node_orient)
+        """A copy that owns its placement arrays and settings."""
+        return self.with_placement()
 
     # -------------------------------------------------------------- analysis
     def to_networkx(self):
@@ -272,13 +311,13 @@ class Netlist:
 def build_nets(drivers: list[int], sinks: list[list[int]],
                weights: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR arrays from per-net driver pin, sink pins and weight."""
-    deg = np.fromiter((1 + len(s) for s in sinks), dtype=np.int64, count=len(sinks))
+    deg = np.fromiter(map(len, sinks), dtype=np.int64, count=len(sinks)) + 1
     ptr = np.zeros(len(sinks) + 1, dtype=np.int64)
     np.cumsum(deg, out=ptr[1:])
-    flat = np.empty(int(ptr[-1]), dtype=np.int32)
-    for i, (d, s) in enumerate(zip(drivers, sinks)):
-        flat[ptr[i]] = d
-        flat[ptr[i] + 1:ptr[i + 1]] = s
+    flat = np.fromiter(
+        itertools.chain.from_iterable(
+            itertools.chain((d,), s) for d, s in zip(drivers, sinks)),
+        dtype=np.int32, count=int(ptr[-1]))
     return ptr, flat, np.asarray(weights, dtype=np.float64)
 
 

@@ -7,7 +7,9 @@ node (pins included) except ``__metadata__``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -25,10 +27,13 @@ from placer.netlist.model import (
     SOFT_MACRO,
     STDCELL,
     Netlist,
+    Settings,
 )
-from placer.netlist.pbtxt import open_text
+from placer.netlist.pbtxt import read_line_blocks
 
 _TOKEN = re.compile(r"[0-9A-Za-z.\-+]+")
+# Header line for the one setting Circuit Training's header lacks.
+_SOFT_SQUARED = "Soft macros squared"
 
 
 @dataclass
@@ -46,33 +51,51 @@ class PlcFile:
 
 def _float(tok: str, path: str, lineno: int) -> float:
     try:
+        if "_" in tok:
+            raise ValueError
         v = float(tok)
     except ValueError:
-        raise PlacerInputError(f"non-numeric field {tok!r}", path, lineno) from None
-    if not np.isfinite(v):
-        raise PlacerInputError(f"non-finite field {tok!r}", path, lineno)
+        raise PlacerInputError(f"non-numeric field {tok[:40]!r}", path,
+                               lineno) from None
+    if not math.isfinite(v):
+        raise PlacerInputError(f"non-finite field {tok[:40]!r}", path, lineno)
     return v
 
 
 def _int(tok: str, path: str, lineno: int) -> int:
     try:
-        return int(tok)
+        if "_" in tok:
+            raise ValueError
+        v = int(tok)
     except ValueError:
-        raise PlacerInputError(f"non-integer field {tok!r}", path, lineno) from None
+        raise PlacerInputError(f"non-integer field {tok[:40]!r}", path,
+                               lineno) from None
+    if abs(v) >= 2**62:
+        raise PlacerInputError(f"integer field out of range {tok[:40]!r}", path, lineno)
+    return v
 
 
 def read_plc(path: str | os.PathLike) -> PlcFile:
+    """Reads a .plc: header settings and one placement line per node.
+
+    Raises:
+        PlacerInputError: for a missing, unreadable or malformed file, naming
+            the file and line.
+    """
     path = os.fspath(path)
     out = PlcFile()
     st = out.settings
     idx, xs, ys, ors, fx, lns = [], [], [], [], [], []
-    lineno = 0
-    with open_text(path) as f:
-        try:
-            for lineno, line in enumerate(f, 1):
+    orient_of = dict(ORIENT_INDEX)
+    orient_of["-"] = NO_ORIENT
+    blocks = read_line_blocks(path)
+    with contextlib.closing(blocks):   # the file is closed on errors too
+        for base, lines in blocks:
+            for j, line in enumerate(lines):
                 s = line.strip()
                 if not s:
                     continue
+                lineno = base + j + 1
                 if s[0] == "#":
                     _header(s, st, out.header, path, lineno)
                     continue
@@ -84,20 +107,16 @@ def read_plc(path: str | os.PathLike) -> PlcFile:
                 idx.append(_int(t[0], path, lineno))
                 xs.append(_float(t[1], path, lineno))
                 ys.append(_float(t[2], path, lineno))
-                o = t[3]
-                if o == "-":
-                    ors.append(NO_ORIENT)
-                elif o in ORIENT_INDEX:
-                    ors.append(ORIENT_INDEX[o])
-                else:
-                    raise PlacerInputError(f"unknown orientation {o!r}", path, lineno)
+                o = orient_of.get(t[3])
+                if o is None:
+                    raise PlacerInputError(f"unknown orientation {t[3][:40]!r}", path,
+                                           lineno)
+                ors.append(o)
                 if t[4] not in ("0", "1"):
-                    raise PlacerInputError(f"fixed flag must be 0 or 1, got {t[4]!r}",
-                                           path, lineno)
+                    raise PlacerInputError(
+                        f"fixed flag must be 0 or 1, got {t[4][:40]!r}", path, lineno)
                 fx.append(t[4] == "1")
                 lns.append(lineno)
-        except UnicodeDecodeError:
-            raise PlacerInputError("not a UTF-8 text file", path, lineno + 1) from None
     out.index = np.asarray(idx, dtype=np.int64)
     out.xy = np.stack([np.asarray(xs, dtype=np.float64),
                        np.asarray(ys, dtype=np.float64)], axis=1).reshape(-1, 2)
@@ -108,39 +127,73 @@ def read_plc(path: str | os.PathLike) -> PlcFile:
 
 
 def _header(s: str, st: dict, other: dict, path: str, lineno: int) -> None:
+    """Reads one header comment into settings ``st`` or ``other`` values;
+    settings out of range raise PlacerInputError naming the line."""
+    before = dict(st)
+    _header_values(s, st, other, path, lineno)
+    changed = {k: v for k, v in st.items() if before.get(k, object()) is not v}
+    if changed:
+        probe = Settings(canvas_width=1.0, canvas_height=1.0)
+        for k, v in changed.items():
+            setattr(probe, k, v)
+        try:
+            probe.validate()
+        except PlacerInputError as e:
+            raise PlacerInputError(e.reason, path, lineno) from None
+
+
+def _header_values(s: str, st: dict, other: dict, path: str, lineno: int) -> None:
     body = s.lstrip("#").strip()
     tok = _TOKEN.findall(body)
     if not tok:
         return
-    try:
-        if "Columns" in tok and "Rows" in tok:
-            st["grid_cols"] = _int(tok[tok.index("Columns") + 1], path, lineno)
-            st["grid_rows"] = _int(tok[tok.index("Rows") + 1], path, lineno)
-        elif "Width" in tok and "Height" in tok:
-            st["canvas_width"] = _float(tok[tok.index("Width") + 1], path, lineno)
-            st["canvas_height"] = _float(tok[tok.index("Height") + 1], path, lineno)
-        elif body.startswith("Routes per micron"):
-            st["routes_per_micron_hor"] = _float(tok[tok.index("hor") + 1], path,
-                                                 lineno)
-            st["routes_per_micron_ver"] = _float(tok[tok.index("ver") + 1], path,
-                                                 lineno)
-        elif body.startswith("Routes used by macros"):
-            st["macro_routes_hor"] = _float(tok[tok.index("hor") + 1], path, lineno)
-            st["macro_routes_ver"] = _float(tok[tok.index("ver") + 1], path, lineno)
-        elif body.startswith("Smoothing factor"):
-            st["smoothing_range"] = int(_float(tok[2], path, lineno))
-        elif body.startswith("Overlap threshold"):
-            st["overlap_threshold"] = _float(tok[2], path, lineno)
-        elif body.startswith("Blockage"):
-            vals = [_float(t, path, lineno) for t in tok[1:6]]
-            if len(vals) != 5:
-                raise PlacerInputError(f"malformed blockage {body!r}", path, lineno)
-            other.setdefault("blockages", []).append(vals)
-        elif ":" in body:
-            k, _, v = body.partition(":")
-            other[k.strip()] = v.strip()
-    except IndexError:
-        raise PlacerInputError(f"malformed header line {s!r}", path, lineno) from None
+
+    def after(word: str) -> str:
+        """The token after ``word``; PlacerInputError when there is none."""
+        if word in tok:
+            k = tok.index(word) + 1
+            if k < len(tok):
+                return tok[k]
+        raise PlacerInputError(f"malformed header line (no value after {word!r}): "
+                               f"{s[:80]!r}", path, lineno)
+
+    if "Columns" in tok and "Rows" in tok:
+        st["grid_cols"] = _int(after("Columns"), path, lineno)
+        st["grid_rows"] = _int(after("Rows"), path, lineno)
+    elif "Width" in tok and "Height" in tok:
+        st["canvas_width"] = _float(after("Width"), path, lineno)
+        st["canvas_height"] = _float(after("Height"), path, lineno)
+    elif body.startswith("Routes per micron"):
+        st["routes_per_micron_hor"] = _float(after("hor"), path, lineno)
+        st["routes_per_micron_ver"] = _float(after("ver"), path, lineno)
+    elif body.startswith("Routes used by macros"):
+        st["macro_routes_hor"] = _float(after("hor"), path, lineno)
+        st["macro_routes_ver"] = _float(after("ver"), path, lineno)
+    elif body.startswith("Smoothing factor"):
+        t = after("factor")
+        v = _float(t, path, lineno)
+        if v != int(v):
+            raise PlacerInputError(f"smoothing factor must be an integer, got "
+                                   f"{t[:40]!r}", path, lineno)
+        st["smoothing_range"] = int(v)
+    elif body.startswith(_SOFT_SQUARED):
+        v = body[len(_SOFT_SQUARED):].strip(" :").lower()
+        if v not in ("true", "false"):
+            raise PlacerInputError(f"expected True or False, got {v[:40]!r}",
+                                   path, lineno)
+        st["soft_macros_squared"] = v == "true"
+    elif body.startswith("Overlap threshold"):
+        st["overlap_threshold"] = _float(after("threshold"), path, lineno)
+    elif body.startswith("Blockage"):
+        if len(tok) != 6:
+            raise PlacerInputError(
+                f"malformed blockage (expected xmin ymin xmax ymax rate): "
+                f"{s[:80]!r}", path, lineno)
+        other.setdefault("blockages", []).append(
+            [_float(t, path, lineno) for t in tok[1:]])
+    elif ":" in body:
+        k, _, v = body.partition(":")
+        other[k.strip()] = v.strip()
 
 
 def apply_plc(nl: Netlist, plc: PlcFile, path: str) -> Netlist:
@@ -191,6 +244,12 @@ def write_plc(nl: Netlist, path: str | os.PathLike, costs: dict | None = None,
     read after a write gives the same float64 values.
     """
     path = os.fspath(path)
+    bad = np.flatnonzero(~np.isfinite(nl.node_xy).all(axis=1))
+    if len(bad):
+        v = int(bad[0])
+        raise PlacerInputError(
+            f"cannot write a placement with non-finite coordinates (node "
+            f"{nl.node_names[v]!r}: {nl.node_xy[v].tolist()})", path)
     s = nl.settings
     c = nl.counts()
     lines = [
@@ -217,6 +276,8 @@ def write_plc(nl: Netlist, path: str | os.PathLike, costs: dict | None = None,
         f"# Smoothing factor : {int(s.smoothing_range)}",
         f"# Overlap threshold : {_num(s.overlap_threshold)}",
     ]
+    if s.soft_macros_squared:
+        lines.append(f"# {_SOFT_SQUARED} : True")
     for b in nl.blockages:
         lines.append("# Blockage : " + " ".join(_num(v) for v in b))
     for extra in info.splitlines():
@@ -246,14 +307,23 @@ def write_plc(nl: Netlist, path: str | os.PathLike, costs: dict | None = None,
             os_ = ORIENTATIONS[o]
         body.append(f"{int(nl.node_index[v])} {_num(nl.node_xy[v, 0])} "
                     f"{_num(nl.node_xy[v, 1])} {os_} {int(bool(nl.node_fixed[v]))}")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n" + "\n".join(body) + "\n")
+    text = "\n".join(_one_line(x) for x in lines) + "\n" + "\n".join(body) + "\n"
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise PlacerInputError(f"cannot write: {e.strerror or e}", path) from None
+
+
+def _one_line(s: str) -> str:
+    """A header line with any line breaks in its values made spaces."""
+    return s.replace("\r", " ").replace("\n", " ")
 
 
 def _num(x: float) -> str:
     """Shortest round-trip decimal, without exponent for ordinary values."""
     x = float(x)
-    if x == int(x) and abs(x) < 1e15:
+    if math.isfinite(x) and x == int(x) and abs(x) < 1e15:
         return str(int(x))
     return repr(x)
 
