@@ -1,0 +1,139 @@
+"""Command-line entry points (Hydra). The only module that imports hydra.
+
+``placer-evaluate netlist=design.pb.txt placement=design.plc plot=out.png``
+prints the proxy-cost breakdown as JSON. Options: see conf/evaluate.yaml and
+placer.config.EvaluateConfig. Paths are relative to the directory the command
+is run from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from typing import NoReturn
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from hydra.utils import to_absolute_path
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from placer.config import EvaluateConfig
+from placer.cost.proxy import proxy_cost
+from placer.errors import PlacerInputError
+from placer.netlist.io import load_netlist
+
+EXIT_INPUT_ERROR = 2
+# conf/ beside the package: a source checkout or an editable install. Absolute,
+# because Hydra reads a relative config_path as a Python package when the
+# entry point is a console script rather than a file.
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "conf")
+
+
+def _schema(cls) -> DictConfig:
+    """The structured config of a frozen dataclass, writable so that YAML and
+    command-line values can be merged into it; its keys and types still hold,
+    and OmegaConf.to_object still builds the frozen dataclass."""
+    node = OmegaConf.structured(cls)
+
+    def unfreeze(n) -> None:
+        n._set_flag("readonly", None)
+        if isinstance(n, DictConfig):
+            for k in n:
+                unfreeze(n._get_node(k))
+        elif isinstance(n, ListConfig):
+            for i in range(len(n)):
+                unfreeze(n._get_node(i))
+
+    unfreeze(node)
+    return node
+
+
+def register_configs() -> None:
+    """Registers every schema as ``base_<name>`` in Hydra's ConfigStore."""
+    ConfigStore.instance().store(name="base_evaluate", node=_schema(EvaluateConfig))
+
+
+register_configs()
+
+
+def _path(p: str | None) -> str | None:
+    return None if p is None else to_absolute_path(os.path.expanduser(p))
+
+
+def run_evaluate(cfg: EvaluateConfig) -> dict:
+    """Loads the design, computes its proxy cost, writes what cfg asks for.
+
+    Returns:
+        The JSON-ready breakdown (also written to cfg.output when set).
+
+    Raises:
+        PlacerInputError: a missing or malformed input, a bad setting or
+            weight, or an output that cannot be written.
+    """
+    nl = load_netlist(_path(cfg.netlist), _path(cfg.placement),
+                      **cfg.settings.as_kwargs())
+    cost = proxy_cost(nl, cfg.weights)
+    result = {
+        "netlist": cfg.netlist,
+        "placement": cfg.placement,
+        **cost.as_dict(),
+        "counts": nl.counts(),
+        "settings": dataclasses.asdict(nl.settings),
+    }
+    if cfg.plot is not None:
+        from placer.viz import plot_placement  # matplotlib: only when drawing
+
+        plot = _path(cfg.plot)
+        try:
+            plot_placement(nl, plot, cost)
+        except OSError as e:
+            raise PlacerInputError(f"cannot write the plot: {e.strerror or e}",
+                                   plot) from None
+        result["plot"] = cfg.plot
+    if cfg.output is not None:
+        output = _path(cfg.output)
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                json.dump(result, f, indent=2)
+                f.write("\n")
+        except OSError as e:
+            raise PlacerInputError(f"cannot write the output: {e.strerror or e}",
+                                   output) from None
+    return result
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(EXIT_INPUT_ERROR)
+
+
+@hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="evaluate")
+def evaluate(dict_cfg: DictConfig) -> None:
+    """``placer-evaluate``: prints the proxy-cost breakdown of a placement as JSON.
+
+    Exits with status 2 and a one-line ``error: ...`` on bad input.
+    """
+    if OmegaConf.is_missing(dict_cfg, "netlist"):
+        _fail("no netlist given; run as placer-evaluate netlist=<file> "
+              "[placement=<file.plc>] [plot=<file.png>] [output=<file.json>]")
+    try:
+        cfg: EvaluateConfig = OmegaConf.to_object(dict_cfg)
+    except dataclasses.FrozenInstanceError as e:  # a key added with +key=value
+        _fail(f"unknown option {str(e).rsplit(' ', 1)[-1]}")
+    except Exception as e:
+        _fail(f"invalid configuration: {str(e).splitlines()[0]}")
+    try:
+        result = run_evaluate(cfg)
+    except PlacerInputError as e:
+        _fail(str(e))
+    try:
+        print(json.dumps(result, indent=2), flush=True)
+    except BrokenPipeError:   # e.g. piped into `head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+if __name__ == "__main__":
+    evaluate()
