@@ -3,14 +3,21 @@
 Public API (names are stable):
     load_netlist, save_netlist, save_placement  -- file I/O
     proxy_cost, batch_proxy_cost, ProxyCost      -- Circuit Training's proxy cost
+    place, check_legality                        -- placers and the legality check
+    place_soft_macros                            -- force-directed soft macros
+    choose_grid                                  -- Circuit Training's gridding
     Netlist, Settings                            -- the design model
     PlacerInputError                             -- the one error for bad input
 """
 
+from placer.api import place
 from placer.cost.proxy import ProxyCost, batch_proxy_cost, proxy_cost
 from placer.errors import PlacerInputError
+from placer.gridding import choose_grid
+from placer.legality import check_legality
 from placer.netlist.io import load_netlist, save_netlist, save_placement
 from placer.netlist.model import Netlist, Settings
+from placer.stdcell.force_directed import place_soft_macros
 
 __all__ = [
     "Netlist",
@@ -18,7 +25,11 @@ __all__ = [
     "ProxyCost",
     "Settings",
     "batch_proxy_cost",
+    "check_legality",
+    "choose_grid",
     "load_netlist",
+    "place",
+    "place_soft_macros",
     "proxy_cost",
     "save_netlist",
     "save_placement",

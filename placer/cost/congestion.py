@@ -47,20 +47,35 @@ def _segments_to_maps(rows: int, cols: int, h_row, h_lo, h_hi, h_w, v_col, v_lo,
 
 def net_routing(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray):
     """(H, V) un-normalised net routing demand, each (R, C)."""
-    rows, cols = arrays.grid_rows, arrays.grid_cols
-    n = arrays.num_nets
-    dtype = xy.dtype
-    gw, gh = cell_size(arrays.canvas, rows, cols)
     pos = pin_positions(arrays, xy, orient)[arrays.entry_pin]
+    return route_entries(pos, arrays.entry_net, arrays.entry_is_driver,
+                         arrays.net_start, arrays.net_end, arrays.net_cong_weight,
+                         arrays.canvas, arrays.grid_rows, arrays.grid_cols)
+
+
+def route_entries(pos, net, is_driver, start, end, weight, canvas, rows: int,
+                  cols: int):
+    """(H, V) routing demand of a set of nets given as contiguous entry blocks.
+
+    Args:
+        pos: (E, 2) pin position of each net entry.
+        net: (E,) net of each entry, n (the number of nets) for padding; nets
+            are contiguous blocks, each starting with its driver.
+        is_driver: (E,) bool, True at each block's first entry.
+        start, end: (n,) each net's block [start, end) (start == end: empty).
+        weight: (n,) congestion weight of each net.
+        canvas: (2,) width, height.
+    """
+    n = weight.shape[0]
+    dtype = pos.dtype
+    gw, gh = cell_size(canvas, rows, cols)
     row = cell_index(pos[:, 1], gh, rows)
     col = cell_index(pos[:, 0], gw, cols)
     cell = col * rows + row          # sorts by (column, row), as the 3-pin rules do
-    net = arrays.entry_net
 
     # Distinct cells of each net: sort entries by (net, cell) and keep first
     # occurrences. Nets are contiguous blocks [start, end) in entry order and
     # stay in place under this sort, so per-net values are plain gathers.
-    start, end = arrays.net_start, arrays.net_end
     nonempty = end > start
     src = cell[start]                                    # (N,) driver's cell
     if (n + 1) * rows * cols < 2**31:
@@ -69,7 +84,7 @@ def net_routing(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray):
     else:
         _, cell_s = jax.lax.sort((net, cell), num_keys=2)
     valid = net < n
-    first = arrays.entry_is_driver | jnp.concatenate(
+    first = is_driver | jnp.concatenate(
         [jnp.ones((1,), bool), cell_s[1:] != cell_s[:-1]])
     first = first & valid
     csum = jnp.cumsum(first.astype(jnp.int32))
@@ -81,7 +96,7 @@ def net_routing(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray):
     # --- star / two-pin routing: nets with 2 or >= 4 distinct cells
     src_e = src[net_c]
     star = first & (n_cells_e != 3) & (cell_s != src_e)
-    w = jnp.where(star, arrays.net_cong_weight[net_c], 0.0)
+    w = jnp.where(star, weight[net_c], 0.0)
     rs, cs = src_e % rows, src_e // rows
     rk, ck = cell_s % rows, cell_s // rows
     h_row, h_lo, h_hi = rs, jnp.minimum(cs, ck), jnp.maximum(cs, ck)
@@ -114,7 +129,7 @@ def net_routing(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray):
     ty1, ty2, ty3 = yy[:, 0], yy[:, 1], yy[:, 2]
     tx1, tx3 = xx[:, 0], xx[:, 2]
     xmin, xmax = jnp.min(x, axis=1), jnp.max(x, axis=1)
-    wt = jnp.where(three, arrays.net_cong_weight, 0.0)
+    wt = jnp.where(three, weight, 0.0)
     sel = jnp.where
     # first horizontal segment
     a_row = sel(tee, ty2, y1)
@@ -170,16 +185,24 @@ def macro_routing(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray):
     partly covered, its V contribution to the top row is removed; likewise
     H in its rightmost column when it spans several columns partly.
     """
-    rows, cols = arrays.grid_rows, arrays.grid_cols
-    gw, gh = cell_size(arrays.canvas, rows, cols)
     size = oriented_sizes(arrays, orient)
+    return macro_routing_rects(xy, size, arrays.node_is_hard, arrays.canvas,
+                               arrays.macro_routes, arrays.grid_rows,
+                               arrays.grid_cols)
+
+
+def macro_routing_rects(xy, size, is_hard, canvas, macro_routes, rows: int,
+                        cols: int):
+    """(H, V) macro routing allocation of rectangles (centres xy (K, 2), sizes
+    (K, 2)); only rows with is_hard (K,) count. See macro_routing."""
+    gw, gh = cell_size(canvas, rows, cols)
     x0 = xy[:, 0] - 0.5 * size[:, 0]
     x1 = xy[:, 0] + 0.5 * size[:, 0]
     y0 = xy[:, 1] - 0.5 * size[:, 1]
     y1 = xy[:, 1] + 0.5 * size[:, 1]
-    ox = axis_overlap(x0, x1, gw, cols)                     # (V, C)
-    oy = axis_overlap(y0, y1, gh, rows)                     # (V, R)
-    ox = jnp.where(arrays.node_is_hard[:, None], ox, 0.0)
+    ox = axis_overlap(x0, x1, gw, cols)                     # (K, C)
+    oy = axis_overlap(y0, y1, gh, rows)                     # (K, R)
+    ox = jnp.where(is_hard[:, None], ox, 0.0)
     inx, iny = ox > 0, oy > 0
     # cell range of the macro's corners, clamped as the reference does
     bl_c = jnp.maximum(jnp.floor(x0 / gw), 0).astype(jnp.int32)
@@ -188,7 +211,7 @@ def macro_routing(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray):
     ur_r_raw = jnp.floor(y1 / gh).astype(jnp.int32)
     ur_c = jnp.minimum(ur_c_raw, cols - 1)
     ur_r = jnp.minimum(ur_r_raw, rows - 1)
-    valid = arrays.node_is_hard & (ur_c_raw >= 0) & (ur_r_raw >= 0) & \
+    valid = is_hard & (ur_c_raw >= 0) & (ur_r_raw >= 0) & \
         (bl_c <= ur_c) & (bl_r <= ur_r)
     take = lambda a, i: jnp.take_along_axis(a, i[:, None], axis=1)[:, 0]  # noqa: E731
     col_in = (jnp.arange(cols) >= bl_c[:, None]) & (jnp.arange(cols) <= ur_c[:, None])
@@ -216,7 +239,7 @@ def macro_routing(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray):
         (flag_h & take(inx, ur_c))[:, None]
     v_map = v_map - jnp.einsum("vr,vc->rc", top, okx)
     h_map = h_map - jnp.einsum("vr,vc->rc", oky, right)
-    return arrays.macro_routes[0] * h_map, arrays.macro_routes[1] * v_map
+    return macro_routes[0] * h_map, macro_routes[1] * v_map
 
 
 def congestion_maps(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray):

@@ -16,12 +16,20 @@ def density_map(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray) -> jnp
     """
     rows, cols = arrays.grid_rows, arrays.grid_cols
     gw, gh = cell_size(arrays.canvas, rows, cols)
-    size = oriented_sizes(arrays, orient)
+    area = occupied_area(xy, oriented_sizes(arrays, orient), arrays.node_is_macro,
+                         arrays.canvas, rows, cols)
+    return area / (gw * gh)
+
+
+def occupied_area(xy, size, counts, canvas, rows: int, cols: int) -> jnp.ndarray:
+    """(R, C) area of each cell covered by the rectangles (centres xy (K, 2),
+    sizes (K, 2)) whose `counts` (K,) flag is set."""
+    gw, gh = cell_size(canvas, rows, cols)
     half = 0.5 * size
     ox = axis_overlap(xy[:, 0] - half[:, 0], xy[:, 0] + half[:, 0], gw, cols)
     oy = axis_overlap(xy[:, 1] - half[:, 1], xy[:, 1] + half[:, 1], gh, rows)
-    oy = jnp.where(arrays.node_is_macro[:, None], oy, 0.0)
-    return jnp.einsum("vr,vc->rc", oy, ox) / (gw * gh)
+    oy = jnp.where(counts[:, None], oy, 0.0)
+    return jnp.einsum("kr,kc->rc", oy, ox)
 
 
 def density_cost_from_map(dmap: jnp.ndarray) -> jnp.ndarray:

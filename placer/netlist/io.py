@@ -80,6 +80,10 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
             nl = apply_pl(nl, placement)
         else:
             raise PlacerInputError("placement must be a .plc or .pl file", placement)
+    grid_given = "grid_cols" in overrides or "grid_rows" in overrides
+    if placement is not None and str(placement).lower().endswith(".plc"):
+        grid_given = grid_given or "grid_cols" in plc.settings
+    nl.metadata["grid_given"] = grid_given
     for k, v in overrides.items():
         setattr(st, k, v)
     st.validate(placement if placement is not None else path)
