@@ -19,7 +19,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from placer.config import EvaluateConfig
+from placer.config import EvaluateConfig, PlaceConfig
 from placer.cost.proxy import proxy_cost
 from placer.errors import PlacerInputError
 from placer.netlist.io import load_netlist
@@ -53,7 +53,9 @@ def _schema(cls) -> DictConfig:
 
 def register_configs() -> None:
     """Registers every schema as ``base_<name>`` in Hydra's ConfigStore."""
-    ConfigStore.instance().store(name="base_evaluate", node=_schema(EvaluateConfig))
+    cs = ConfigStore.instance()
+    cs.store(name="base_evaluate", node=_schema(EvaluateConfig))
+    cs.store(name="base_place", node=_schema(PlaceConfig))
 
 
 register_configs()
@@ -105,6 +107,65 @@ def run_evaluate(cfg: EvaluateConfig) -> dict:
     return result
 
 
+def _write_json(result: dict, path: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+    except OSError as e:
+        raise PlacerInputError(f"cannot write the output: {e.strerror or e}",
+                               path) from None
+
+
+def run_place(cfg: PlaceConfig) -> dict:
+    """Places the design with cfg.method and writes .plc, .json (and .png).
+
+    Returns:
+        The JSON-ready summary (costs, wall time, files written).
+    """
+    import time
+
+    from placer.api import place
+    from placer.legality import check_legality
+
+    nl = load_netlist(_path(cfg.netlist), _path(cfg.placement),
+                      **cfg.settings.as_kwargs())
+    t0 = time.perf_counter()
+    out = place(nl, method=cfg.method, seed=cfg.seed, budget_s=cfg.budget_s,
+                refine=cfg.refine, progress=cfg.progress,
+                **cfg.options.as_kwargs(cfg.method))
+    seconds = time.perf_counter() - t0
+    cost = proxy_cost(out, cfg.weights)
+    violations = check_legality(out)
+    out_dir = _path(cfg.output_dir)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise PlacerInputError(f"cannot create the output folder: {e.strerror or e}",
+                               out_dir) from None
+    stem = cfg.name or f"{nl.name}_{cfg.method}{'_refined' if cfg.refine else ''}"
+    base = os.path.join(out_dir, stem)
+    from placer.netlist.io import save_placement
+
+    save_placement(out, base + ".plc", costs=cost.as_dict(),
+                   info=f"placed by placer: method={cfg.method} seed={cfg.seed} "
+                        f"budget_s={cfg.budget_s} refine={cfg.refine}")
+    result = {"netlist": cfg.netlist, "method": cfg.method, "seed": cfg.seed,
+              "budget_s": cfg.budget_s, "refine": cfg.refine, **cost.as_dict(),
+              "seconds": seconds, "legality_violations": len(violations),
+              "grid": [out.settings.grid_rows, out.settings.grid_cols],
+              "placement": base + ".plc"}
+    if cfg.plot:
+        from placer.viz import plot_placement
+
+        plot_placement(out, base + ".png", cost,
+                       title=f"{nl.name}: {cfg.method}, proxy {cost.proxy:.4f}")
+        result["plot"] = base + ".png"
+    result["json"] = base + ".json"
+    _write_json(result, base + ".json")
+    return result
+
+
 def _fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(EXIT_INPUT_ERROR)
@@ -133,6 +194,26 @@ def evaluate(dict_cfg: DictConfig) -> None:
         print(json.dumps(result, indent=2), flush=True)
     except BrokenPipeError:   # e.g. piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+@hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="place")
+def place(dict_cfg: DictConfig) -> None:
+    """``placer-place``: places a design (random | greedy | sa, optional
+    refinement) and writes .plc, .png and .json; prints the JSON summary."""
+    if OmegaConf.is_missing(dict_cfg, "netlist"):
+        _fail("no netlist given; run as placer-place netlist=<file> "
+              "[placement=<file.plc>] [method=sa] [budget_s=300] [refine=true]")
+    try:
+        cfg: PlaceConfig = OmegaConf.to_object(dict_cfg)
+    except dataclasses.FrozenInstanceError as e:
+        _fail(f"unknown option {str(e).rsplit(' ', 1)[-1]}")
+    except Exception as e:
+        _fail(f"invalid configuration: {str(e).splitlines()[0]}")
+    try:
+        result = run_place(cfg)
+    except PlacerInputError as e:
+        _fail(str(e))
+    print(json.dumps(result, indent=2), flush=True)
 
 
 if __name__ == "__main__":

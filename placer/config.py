@@ -65,3 +65,66 @@ class EvaluateConfig:
     def __post_init__(self):
         # OmegaConf hands sequences over as lists; keep the config hashable.
         object.__setattr__(self, "weights", tuple(self.weights))
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Options of the search methods (see placer.place)."""
+
+    tries: int = 8                  # random: episodes to find a legal placement
+    chains: int = 4                 # SA: parallel chains
+    steps_per_stage: int = 2000     # SA: moves per chain between FD passes
+    t_start: float = 0.01           # SA: initial temperature (proxy units)
+    t_end: float = 2e-5             # SA: final temperature
+    shift_radius: int = 2           # SA: cells a shift move may travel
+    stages: int = 20                # SA without a budget: number of stages
+    refine_radius: int = 1          # refinement: cells around each macro
+    refine_sweeps: int = 3          # refinement: at most this many sweeps
+
+    def as_kwargs(self, method: str) -> dict[str, Any]:
+        sa = ("chains", "steps_per_stage", "t_start", "t_end", "shift_radius",
+              "stages")
+        keys = {"random": ("tries",), "greedy": (), "sa": sa}.get(method, ())
+        out = {k: getattr(self, k) for k in keys}
+        out.update(refine_radius=self.refine_radius, refine_sweeps=self.refine_sweeps)
+        return out
+
+
+@dataclass(frozen=True)
+class PlaceConfig:
+    """``placer-place``: place a design with a classical method.
+
+    Attributes:
+        netlist: the design (.pb.txt, .pb.txt.gz or Bookshelf .aux).
+        placement: a placement whose header settings (canvas, grid, routing)
+            to use; its positions are NOT used (fair start).
+        method: random | greedy | sa.
+        seed: random seed.
+        budget_s: wall-clock budget of the search (SA), compilation included;
+            None: a fixed number of stages (options.stages).
+        refine: run coordinate-descent refinement afterwards.
+        output_dir: where <name>.plc, <name>.png and <name>.json go.
+        name: file name stem; None: <design>_<method>.
+        plot: write the PNG.
+        progress: print progress.
+        weights: (wirelength, density, congestion) weights of the reported cost.
+        options: method options.
+        settings: settings that override those of the files.
+    """
+
+    netlist: str = "???"
+    placement: Optional[str] = None
+    method: str = "sa"
+    seed: int = 0
+    budget_s: Optional[float] = None
+    refine: bool = False
+    output_dir: str = "placer_out"
+    name: Optional[str] = None
+    plot: bool = True
+    progress: bool = True
+    weights: tuple[float, float, float] = (1.0, 0.5, 0.5)
+    options: SearchOptions = field(default_factory=SearchOptions)
+    settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+
+    def __post_init__(self):
+        object.__setattr__(self, "weights", tuple(self.weights))

@@ -36,8 +36,8 @@ _FAMILY_OF = np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int32)
 class SAConfig:
     """Annealing settings. Temperatures are in proxy-cost units."""
 
-    chains: int = 8
-    steps_per_stage: int = 200
+    chains: int = 4
+    steps_per_stage: int = 2000
     t_start: float = 0.01
     t_end: float = 2e-5
     p_shift: float = 0.4

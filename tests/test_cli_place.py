@@ -1,0 +1,60 @@
+"""placer-place: the Hydra command that places a design."""
+
+import json
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+
+import placer
+from placer.cli import CONFIG_DIR, place
+from placer.config import PlaceConfig
+
+REPO = Path(__file__).resolve().parents[1]
+SYNTH = REPO / "netlists" / "synth_small"
+
+
+def compose_place(*overrides):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base=None):
+        return compose("place", overrides=list(overrides))
+
+
+def test_place_config__yaml_matches_schema_defaults():
+    """conf/place.yaml composes into the PlaceConfig defaults."""
+    cfg = OmegaConf.to_object(compose_place("netlist=a.pb.txt"))
+    assert cfg == PlaceConfig(netlist="a.pb.txt")
+
+
+@pytest.mark.parametrize("override", ["methd=sa", "options.chain=3",
+                                      "budget_s=soon"])
+def test_place_config__typo_fails_at_compose(override):
+    """A mistyped key or value fails when composing."""
+    with pytest.raises(ConfigCompositionException):
+        compose_place("netlist=a.pb.txt", override)
+
+
+def test_place__writes_plc_png_json(tmp_path, capsys):
+    """Greedy placement of the bundled design: the .plc reloads to the
+    reported cost, the PNG and JSON exist, the placement is legal."""
+    cfg = compose_place(f"netlist={SYNTH / 'netlist.pb.txt'}",
+                        f"placement={SYNTH / 'initial.plc'}", "method=greedy",
+                        f"output_dir={tmp_path}", "progress=false")
+    place(cfg)
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["legality_violations"] == 0
+    assert Path(printed["plot"]).stat().st_size > 0
+    assert json.loads(Path(printed["json"]).read_text()) == printed
+    nl = placer.load_netlist(SYNTH / "netlist.pb.txt", printed["placement"])
+    assert placer.proxy_cost(nl).proxy == pytest.approx(printed["proxy"], rel=1e-9)
+
+
+def test_place__unknown_method_exits_2(tmp_path, capsys):
+    """An unknown method is bad input: status 2, one error line."""
+    cfg = compose_place(f"netlist={SYNTH / 'netlist.pb.txt'}", "method=magic",
+                        f"output_dir={tmp_path}")
+    with pytest.raises(SystemExit) as e:
+        place(cfg)
+    assert e.value.code == 2
+    assert capsys.readouterr().err.startswith("error: ")
