@@ -65,6 +65,16 @@ def _path(p: str | None) -> str | None:
     return None if p is None else to_absolute_path(os.path.expanduser(p))
 
 
+def _write_json(result: dict, path: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+    except OSError as e:
+        raise PlacerInputError(f"cannot write the output: {e.strerror or e}",
+                               path) from None
+
+
 def run_evaluate(cfg: EvaluateConfig) -> dict:
     """Loads the design, computes its proxy cost, writes what cfg asks for.
 
@@ -96,25 +106,8 @@ def run_evaluate(cfg: EvaluateConfig) -> dict:
                                    plot) from None
         result["plot"] = cfg.plot
     if cfg.output is not None:
-        output = _path(cfg.output)
-        try:
-            with open(output, "w", encoding="utf-8") as f:
-                json.dump(result, f, indent=2)
-                f.write("\n")
-        except OSError as e:
-            raise PlacerInputError(f"cannot write the output: {e.strerror or e}",
-                                   output) from None
+        _write_json(result, _path(cfg.output))
     return result
-
-
-def _write_json(result: dict, path: str) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=2)
-            f.write("\n")
-    except OSError as e:
-        raise PlacerInputError(f"cannot write the output: {e.strerror or e}",
-                               path) from None
 
 
 def run_place(cfg: PlaceConfig) -> dict:
@@ -171,21 +164,27 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_INPUT_ERROR)
 
 
+def _typed(dict_cfg: DictConfig, usage: str):
+    """The frozen dataclass of a composed config; exits 2 on a bad one."""
+    if OmegaConf.is_missing(dict_cfg, "netlist"):
+        _fail(f"no netlist given; run as {usage}")
+    try:
+        return OmegaConf.to_object(dict_cfg)
+    except dataclasses.FrozenInstanceError as e:  # a key added with +key=value
+        _fail(f"unknown option {str(e).rsplit(' ', 1)[-1]}")
+    except Exception as e:
+        _fail(f"invalid configuration: {str(e).splitlines()[0]}")
+
+
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="evaluate")
 def evaluate(dict_cfg: DictConfig) -> None:
     """``placer-evaluate``: prints the proxy-cost breakdown of a placement as JSON.
 
     Exits with status 2 and a one-line ``error: ...`` on bad input.
     """
-    if OmegaConf.is_missing(dict_cfg, "netlist"):
-        _fail("no netlist given; run as placer-evaluate netlist=<file> "
-              "[placement=<file.plc>] [plot=<file.png>] [output=<file.json>]")
-    try:
-        cfg: EvaluateConfig = OmegaConf.to_object(dict_cfg)
-    except dataclasses.FrozenInstanceError as e:  # a key added with +key=value
-        _fail(f"unknown option {str(e).rsplit(' ', 1)[-1]}")
-    except Exception as e:
-        _fail(f"invalid configuration: {str(e).splitlines()[0]}")
+    cfg: EvaluateConfig = _typed(
+        dict_cfg, "placer-evaluate netlist=<file> [placement=<file.plc>] "
+        "[plot=<file.png>] [output=<file.json>]")
     try:
         result = run_evaluate(cfg)
     except PlacerInputError as e:
@@ -200,15 +199,9 @@ def evaluate(dict_cfg: DictConfig) -> None:
 def place(dict_cfg: DictConfig) -> None:
     """``placer-place``: places a design (random | greedy | sa, optional
     refinement) and writes .plc, .png and .json; prints the JSON summary."""
-    if OmegaConf.is_missing(dict_cfg, "netlist"):
-        _fail("no netlist given; run as placer-place netlist=<file> "
-              "[placement=<file.plc>] [method=sa] [budget_s=300] [refine=true]")
-    try:
-        cfg: PlaceConfig = OmegaConf.to_object(dict_cfg)
-    except dataclasses.FrozenInstanceError as e:
-        _fail(f"unknown option {str(e).rsplit(' ', 1)[-1]}")
-    except Exception as e:
-        _fail(f"invalid configuration: {str(e).splitlines()[0]}")
+    cfg: PlaceConfig = _typed(
+        dict_cfg, "placer-place netlist=<file> [placement=<file.plc>] "
+        "[method=sa] [budget_s=300] [refine=true]")
     try:
         result = run_place(cfg)
     except PlacerInputError as e:
