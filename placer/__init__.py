@@ -7,6 +7,7 @@ Public API (names are stable):
     place_soft_macros                            -- force-directed soft macros
     choose_grid                                  -- Circuit Training's gridding
     Netlist, Settings                            -- the design model
+    load_reward_model                            -- the pretrained GNN cost predictor
     PlacerInputError                             -- the one error for bad input
 """
 
@@ -17,6 +18,7 @@ from placer.gridding import choose_grid
 from placer.legality import check_legality
 from placer.netlist.io import load_netlist, save_netlist, save_placement
 from placer.netlist.model import Netlist, Settings
+from placer.reward_model.model import load_reward_model
 from placer.stdcell.force_directed import place_soft_macros
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "check_legality",
     "choose_grid",
     "load_netlist",
+    "load_reward_model",
     "place",
     "place_soft_macros",
     "proxy_cost",

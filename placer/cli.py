@@ -19,7 +19,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from placer.config import EvaluateConfig, PlaceConfig
+from placer.config import DatasetConfig, EvaluateConfig, PlaceConfig, PretrainConfig
 from placer.cost.proxy import proxy_cost
 from placer.errors import PlacerInputError
 from placer.netlist.io import load_netlist
@@ -56,6 +56,8 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="base_evaluate", node=_schema(EvaluateConfig))
     cs.store(name="base_place", node=_schema(PlaceConfig))
+    cs.store(name="base_dataset", node=_schema(DatasetConfig))
+    cs.store(name="base_pretrain", node=_schema(PretrainConfig))
 
 
 register_configs()
@@ -164,10 +166,10 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_INPUT_ERROR)
 
 
-def _typed(dict_cfg: DictConfig, usage: str):
+def _typed(dict_cfg: DictConfig, usage: str, required: str = "netlist"):
     """The frozen dataclass of a composed config; exits 2 on a bad one."""
-    if OmegaConf.is_missing(dict_cfg, "netlist"):
-        _fail(f"no netlist given; run as {usage}")
+    if OmegaConf.is_missing(dict_cfg, required):
+        _fail(f"no {required} given; run as {usage}")
     try:
         return OmegaConf.to_object(dict_cfg)
     except dataclasses.FrozenInstanceError as e:  # a key added with +key=value
@@ -207,6 +209,60 @@ def place(dict_cfg: DictConfig) -> None:
     except PlacerInputError as e:
         _fail(str(e))
     print(json.dumps(result, indent=2), flush=True)
+
+
+def run_dataset(cfg: DatasetConfig) -> dict:
+    """Builds the dataset folder cfg describes; returns a JSON summary."""
+    from placer.reward_model.dataset import build_dataset
+
+    cfg = dataclasses.replace(
+        cfg, output_dir=_path(cfg.output_dir),
+        netlists=tuple(_path(p) for p in cfg.netlists),
+        placements=tuple(_path(p) for p in cfg.placements))
+    manifest = build_dataset(cfg, log=lambda m: print(m, file=sys.stderr))
+    return {"output_dir": cfg.output_dir,
+            "netlists": [e["id"] for e in manifest["netlists"]],
+            "placements": sum(e["num_samples"] for e in manifest["netlists"]),
+            "seconds": sum(e["seconds"] for e in manifest["netlists"])}
+
+
+def run_pretrain(cfg: PretrainConfig) -> dict:
+    """Trains the reward predictor; returns the JSON summary."""
+    from placer.reward_model.train import train
+
+    cfg = dataclasses.replace(cfg, dataset=_path(cfg.dataset),
+                              output_dir=_path(cfg.output_dir))
+    summary = train(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
+    return {"model": summary["model"], "step": summary["step"],
+            "seconds": summary["seconds"],
+            "validation_mean": summary["validation"].get("mean")}
+
+
+@hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="dataset")
+def dataset(dict_cfg: DictConfig) -> None:
+    """``placer-dataset``: generated (and given) designs, each with placements
+    of varied quality labelled by the proxy cost."""
+    cfg: DatasetConfig = _typed(
+        dict_cfg, "placer-dataset output_dir=<dir> [synthetic=24] "
+        "['netlists=[a.pb.txt]']", required="output_dir")
+    try:
+        result = run_dataset(cfg)
+    except PlacerInputError as e:
+        _fail(str(e))
+    print(json.dumps(result, indent=2), flush=True)
+
+
+@hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="pretrain")
+def pretrain(dict_cfg: DictConfig) -> None:
+    """``placer-pretrain``: trains the GNN reward predictor on a dataset."""
+    cfg: PretrainConfig = _typed(
+        dict_cfg, "placer-pretrain dataset=<dir> [output_dir=pretrain_out] "
+        "[steps=20000]", required="dataset")
+    try:
+        result = run_pretrain(cfg)
+    except PlacerInputError as e:
+        _fail(str(e))
+    print(json.dumps(result, indent=2, default=float), flush=True)
 
 
 if __name__ == "__main__":

@@ -128,3 +128,138 @@ class PlaceConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "weights", tuple(self.weights))
+
+
+@dataclass(frozen=True)
+class RewardModelConfig:
+    """Sizes of the reward predictor (placer.reward_model.model.RewardPredictor).
+
+    Attributes:
+        hidden: D, the embedding size of the edge-centric encoder.
+        num_layers: message-passing layers of the encoder.
+        mlp_layers: Dense + ReLU layers of the node encoder and edge MLPs.
+        head_hidden: hidden widths of each of the three heads.
+    """
+
+    hidden: int = 64
+    num_layers: int = 3
+    mlp_layers: int = 1
+    head_hidden: tuple[int, ...] = (64, 32)
+
+    def __post_init__(self):
+        object.__setattr__(self, "head_hidden", tuple(self.head_hidden))
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """``placer-pretrain``: supervised training of the GNN reward predictor.
+
+    Attributes:
+        dataset: a dataset folder (manifest.json + .npz shards).
+        output_dir: where checkpoints/, model/ and the metric logs go.
+        model: model sizes.
+        learning_rate: Adam's learning rate.
+        grad_clip: global-norm gradient clipping.
+        batch_size: placements per step (mixed over netlists).
+        netlists_per_batch: a batch is this many netlists x (batch_size /
+            netlists_per_batch) placements of each.
+        rank_weight: weight of the within-netlist loss (the squared error of
+            predictions and targets centred on each netlist's batch mean),
+            which teaches the ranking of placements of one design.
+        steps: total optimizer steps.
+        eval_every: evaluate on the validation split every this many steps.
+        checkpoint_every: save a training checkpoint every this many steps;
+            None: at every evaluation.
+        keep_checkpoints: training checkpoints kept (the newest).
+        val_fraction: share of each training netlist's samples held out.
+        holdout: netlist ids held out entirely (validation only).
+        eval_max_samples: evaluate on at most this many validation samples.
+        seed: seed of initialisation, the split and the batch order.
+        resume: continue from the newest checkpoint in output_dir.
+        progress: show a progress bar.
+    """
+
+    dataset: str = "???"
+    output_dir: str = "pretrain_out"
+    model: RewardModelConfig = field(default_factory=RewardModelConfig)
+    learning_rate: float = 1e-3
+    grad_clip: float = 1.0
+    batch_size: int = 64
+    netlists_per_batch: int = 8
+    rank_weight: float = 1.0
+    steps: int = 20000
+    eval_every: int = 1000
+    checkpoint_every: Optional[int] = None
+    keep_checkpoints: int = 3
+    val_fraction: float = 0.1
+    holdout: tuple[str, ...] = ()
+    eval_max_samples: int = 4096
+    seed: int = 0
+    resume: bool = True
+    progress: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "holdout", tuple(self.holdout))
+
+
+@dataclass(frozen=True)
+class SampleMix:
+    """How the placements of one dataset netlist are made (see
+    placer.reward_model.dataset).
+
+    Attributes:
+        samples: placements per netlist (B).
+        random: share of random legal placements.
+        perturbed: share of perturbed good placements; the rest (after one
+            greedy placement) are SA snapshots.
+        sa_chains: parallel SA chains; snapshots = chains x stages.
+        sa_steps_per_stage: SA moves per chain between snapshots.
+        sa_t_start: the SA's first temperature (proxy units).
+        sa_t_end: its last temperature.
+        rollout_batch: random episodes per vmapped call.
+    """
+
+    samples: int = 256
+    random: float = 0.3
+    perturbed: float = 0.3
+    sa_chains: int = 8
+    sa_steps_per_stage: int = 400
+    sa_t_start: float = 0.05
+    sa_t_end: float = 1e-4
+    rollout_batch: int = 32
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """``placer-dataset``: netlist/placement pairs for the reward predictor.
+
+    Attributes:
+        output_dir: the dataset folder (manifest.json, one sub-folder per
+            netlist); an interrupted build resumes there.
+        synthetic: generated designs (placer.synth.random_design) to include.
+        first_seed: their design seeds are first_seed, first_seed + 1, ...
+        max_hard: most hard macros of a generated design.
+        max_soft: most soft macros of a generated design.
+        netlists: further designs to include (.pb.txt, .pb.txt.gz, .aux), for
+            instance real ones for a held-out evaluation set.
+        placements: a .plc (or .pl) per entry of netlists for its settings;
+            empty: none. Positions are not used: every placement is made.
+        mix: how each netlist's placements are made.
+        seed: seed of the placements.
+        progress: show a progress bar.
+    """
+
+    output_dir: str = "???"
+    synthetic: int = 24
+    first_seed: int = 1000
+    max_hard: int = 140
+    max_soft: int = 800
+    netlists: tuple[str, ...] = ()
+    placements: tuple[str, ...] = ()
+    mix: SampleMix = field(default_factory=SampleMix)
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "netlists", tuple(self.netlists))
+        object.__setattr__(self, "placements", tuple(self.placements))

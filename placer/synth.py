@@ -507,6 +507,68 @@ def _draw_sinks(rng: np.random.Generator, drivers: list[int], pin_node: np.ndarr
     return sinks
 
 
+def random_design(seed: int, max_hard: int = 140, max_soft: int = 800,
+                  grid: str | tuple[int, int] = "search") -> Netlist:
+    """A design of the training family: its sizes and settings drawn per seed.
+
+    The ranges cover those of the shared clustered netlists (Ariane133: 133
+    hard macros of one shape holding 70% of the macro area, 782 soft macros
+    with a median of 11 pins, 495 ports, utilisation 0.70, 57 routes per
+    micron with macros blocking 53-69% of them): 10 to ``max_hard`` hard
+    macros of 1 to 4 shapes, 100 to ``max_soft`` soft macros with 1 to 12
+    pins, 20 to 500 ports, utilisation 0.45 to 0.75 (lowered in steps of
+    0.05 when the legal initial placement does not fit), canvas aspect 0.8 to 1.25,
+    routes per micron 45 to 80 with macros blocking 50% to 90% of them, and a
+    smoothing range of 0 to 2.
+
+    Args:
+        seed: the design's seed (equal seeds give equal designs).
+        max_hard, max_soft: upper ends of the hard and soft macro counts.
+        grid: "search" (Circuit Training's gridding search picks rows and
+            columns) or (columns, rows).
+    """
+    from placer.gridding import grid_for
+
+    rng = np.random.default_rng([seed, 0x5EED])
+    num_hard = int(rng.integers(10, max_hard + 1))
+    num_soft = int(rng.integers(100, max_soft + 1))
+    num_ports = int(rng.integers(20, 501))
+    num_clusters = int(rng.integers(2, 7))
+    subclusters = int(rng.integers(2, 5))
+    lo = float(rng.uniform(20.0, 60.0))
+    kwargs = dict(
+        soft_pins=int(rng.integers(1, 13)),
+        num_clusters=num_clusters, subclusters=subclusters,
+        hard_types=int(rng.integers(1, 5)),
+        hard_side=(lo, lo * float(rng.uniform(1.2, 3.0))),
+        hard_pins=(int(rng.integers(4, 33)), int(rng.integers(33, 65))),
+        hard_area_fraction=float(rng.uniform(0.4, 0.75)),
+        aspect_ratio=float(np.exp(rng.uniform(np.log(0.8), np.log(1.25)))),
+        fanout_alpha=float(rng.uniform(1.4, 2.4)),
+        locality=(float(rng.uniform(0.5, 0.8)), float(rng.uniform(0.1, 0.2))),
+        name=f"design_{seed}")
+    utilization = float(rng.uniform(0.45, 0.75))
+    while True:
+        try:
+            nl = synthetic_netlist(seed, num_hard, num_soft, num_ports,
+                                   utilization=utilization, **kwargs)
+            break
+        except ValueError:
+            # the legal initial placement did not fit: a roomier canvas
+            if utilization <= 0.3:
+                raise
+            utilization -= 0.05
+    rh, rv = (float(x) for x in np.round(rng.uniform(45.0, 80.0, 2), 3))
+    block = rng.uniform(0.5, 0.9, 2)
+    nl = nl.with_settings(routes_per_micron_hor=rh, routes_per_micron_ver=rv,
+                          macro_routes_hor=float(np.round(rh * block[0], 3)),
+                          macro_routes_ver=float(np.round(rv * block[1], 3)),
+                          smoothing_range=int(rng.integers(0, 3)))
+    if grid == "search":
+        return grid_for(nl)
+    return nl.with_settings(grid_cols=int(grid[0]), grid_rows=int(grid[1]))
+
+
 def write_design(nl: Netlist, out_dir: str | os.PathLike) -> tuple[str, str]:
     """Writes ``netlist.pb.txt`` and ``initial.plc`` into out_dir (created)."""
     out_dir = os.fspath(out_dir)
