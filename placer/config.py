@@ -139,12 +139,15 @@ class RewardModelConfig:
         num_layers: message-passing layers of the encoder.
         mlp_layers: Dense + ReLU layers of the node encoder and edge MLPs.
         head_hidden: hidden widths of each of the three heads.
+        edge_distance: edge features hold the placement's |dx| and |dy| of
+            each connected pair besides the net weight (CT: weight only).
     """
 
-    hidden: int = 64
+    hidden: int = 32
     num_layers: int = 3
     mlp_layers: int = 1
     head_hidden: tuple[int, ...] = (64, 32)
+    edge_distance: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "head_hidden", tuple(self.head_hidden))
@@ -164,8 +167,9 @@ class PretrainConfig:
         netlists_per_batch: a batch is this many netlists x (batch_size /
             netlists_per_batch) placements of each.
         rank_weight: weight of the within-netlist loss (the squared error of
-            predictions and targets centred on each netlist's batch mean),
-            which teaches the ranking of placements of one design.
+            predictions and targets centred on each netlist's batch mean, in
+            units of the netlist's spread of each term), which teaches the
+            ranking of placements of one design.
         steps: total optimizer steps.
         eval_every: evaluate on the validation split every this many steps.
         checkpoint_every: save a training checkpoint every this many steps;
@@ -182,13 +186,13 @@ class PretrainConfig:
     dataset: str = "???"
     output_dir: str = "pretrain_out"
     model: RewardModelConfig = field(default_factory=RewardModelConfig)
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     grad_clip: float = 1.0
-    batch_size: int = 64
-    netlists_per_batch: int = 8
+    batch_size: int = 16
+    netlists_per_batch: int = 4
     rank_weight: float = 1.0
-    steps: int = 20000
-    eval_every: int = 1000
+    steps: int = 600
+    eval_every: int = 200
     checkpoint_every: Optional[int] = None
     keep_checkpoints: int = 3
     val_fraction: float = 0.1
@@ -219,7 +223,7 @@ class SampleMix:
         rollout_batch: random episodes per vmapped call.
     """
 
-    samples: int = 256
+    samples: int = 128
     random: float = 0.3
     perturbed: float = 0.3
     sa_chains: int = 8
@@ -250,7 +254,7 @@ class DatasetConfig:
     """
 
     output_dir: str = "???"
-    synthetic: int = 24
+    synthetic: int = 18
     first_seed: int = 1000
     max_hard: int = 140
     max_soft: int = 800

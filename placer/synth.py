@@ -594,7 +594,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grid", type=int, nargs=2, default=(10, 10),
                     metavar=("COLS", "ROWS"))
     ap.add_argument("--utilization", type=float, default=0.6)
+    ap.add_argument("--family", action="store_true",
+                    help="a design of the training family (random_design(seed)): "
+                         "sizes and settings drawn from the seed; the options "
+                         "above are ignored")
     args = ap.parse_args(argv)
+    if args.family:
+        nl = random_design(args.seed)
+        nl.name = os.path.basename(os.path.normpath(args.out))
+        paths = write_design(nl, args.out)
+        print(f"{nl!r}\nwrote {paths[0]} and {paths[1]}")
+        return 0
     try:
         nl = synthetic_netlist(args.seed, args.num_hard, args.num_soft,
                                args.num_ports, grid=tuple(args.grid),

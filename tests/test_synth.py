@@ -7,7 +7,7 @@ import pytest
 
 import placer
 from placer.netlist.model import HARD_MACRO, PORT, SOFT_MACRO
-from placer.synth import main, synthetic_netlist, write_design
+from placer.synth import main, random_design, synthetic_netlist, write_design
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "netlists" / "synth_small"
@@ -126,3 +126,13 @@ def test_synthetic_netlist__too_full_raises():
     with pytest.raises(ValueError, match="fit"):
         synthetic_netlist(0, num_hard=40, hard_area_fraction=0.999, utilization=0.95,
                           halo=10.0)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_bundled_family_designs__are_random_design_of_their_seed(seed):
+    """netlists/design_<seed> is `python -m placer.synth --family --seed <seed>`
+    (the held-out designs of the reward predictor's evaluation)."""
+    nl = placer.load_netlist(REPO / "netlists" / f"design_{seed}" / "netlist.pb.txt",
+                             REPO / "netlists" / f"design_{seed}" / "initial.plc")
+    assert_same_design(random_design(seed), nl)
+    assert nl.settings == random_design(seed).settings

@@ -108,7 +108,8 @@ class EdgeCentricEncoder(nn.Module):
         edge_mask = jraph.get_edge_padding_mask(graph)          # (Ep,)
         vp = node_mask.shape[0]
         send, recv = graph.senders, graph.receivers
-        weight = graph.edges.reshape(-1, 1).astype(jnp.float32)  # (Ep, 1)
+        # (Ep, 1) net weight, or (Ep, 3) with the placement's |dx|, |dy|
+        weight = graph.edges.reshape(send.shape[0], -1).astype(jnp.float32)
         em = edge_mask[:, None].astype(jnp.float32)
 
         # Incident real edges per node; padding edges (V -> V) count nothing.

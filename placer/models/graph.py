@@ -328,13 +328,23 @@ def placement_features(netlist_graph: NetlistGraph, xy: jax.Array,
 
 def placement_graph(netlist_graph: NetlistGraph, xy: jax.Array,
                     orient: jax.Array | None = None,
-                    placed: jax.Array | None = None) -> jraph.GraphsTuple:
+                    placed: jax.Array | None = None,
+                    edge_distance: bool = False) -> jraph.GraphsTuple:
     """The design's GraphsTuple with the node features of one placement.
 
     Same arguments as placement_features; nodes are (Vp, len(NODE_FEATURES)).
+    With ``edge_distance`` the edges are (Ep, 3): the net weight, then the
+    |dx| and |dy| of the edge's two nodes in canvas units (the placement's
+    half-perimeter contribution of that pair; zero on padding edges).
+    Circuit Training's model has the weight alone.
     """
     nodes = placement_features(netlist_graph, xy, orient, placed)
     g = jax.tree.map(jnp.asarray, netlist_graph.graph)
+    if edge_distance:
+        xy_n = nodes[:, len(STATIC_FEATURES):len(STATIC_FEATURES) + 2]
+        d = jnp.abs(xy_n[g.senders] - xy_n[g.receivers])
+        d = d * jraph.get_edge_padding_mask(g)[:, None]
+        g = g._replace(edges=jnp.concatenate([g.edges, d], axis=-1))
     return g._replace(nodes=nodes)
 
 

@@ -47,17 +47,21 @@ class RewardPredictor(nn.Module):
     Attributes:
         hidden, num_layers, mlp_layers: the encoder's sizes (EdgeCentricEncoder).
         head_hidden: hidden widths of each head (then a linear output).
+        edge_distance: give the edge MLPs each pair's |dx|, |dy| besides the
+            net weight (see placement_graph); CT's model has the weight only.
     """
 
     hidden: int = 64
     num_layers: int = 3
     mlp_layers: int = 1
     head_hidden: tuple[int, ...] = (64, 32)
+    edge_distance: bool = False
 
     @classmethod
     def from_config(cls, cfg: RewardModelConfig) -> RewardPredictor:
         return cls(hidden=cfg.hidden, num_layers=cfg.num_layers,
-                   mlp_layers=cfg.mlp_layers, head_hidden=tuple(cfg.head_hidden))
+                   mlp_layers=cfg.mlp_layers, head_hidden=tuple(cfg.head_hidden),
+                   edge_distance=cfg.edge_distance)
 
     @nn.compact
     def __call__(self, graph: NetlistGraph, xy: jax.Array,
@@ -74,7 +78,7 @@ class RewardPredictor(nn.Module):
         Returns:
             (3,) standardised wirelength, density and congestion.
         """
-        g = placement_graph(graph, xy, orient, placed)
+        g = placement_graph(graph, xy, orient, placed, self.edge_distance)
         out = EdgeCentricEncoder(self.hidden, self.num_layers, self.mlp_layers,
                                  name="encoder")(g)
         h = out.readout()

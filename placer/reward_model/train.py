@@ -5,9 +5,10 @@ The dataset's netlists are padded to one GraphSpec and stacked; a batch is
 placements of each, drawn from a key folded with the step (so a resumed run
 draws the same batches). The loss is the mean squared error of the
 standardised terms plus ``rank_weight`` times the squared error of the
-predictions and targets centred on each netlist's group: the second part is
-what teaches the ranking of placements of one design, which the policy needs,
-rather than the level of each design's cost.
+predictions and targets centred on each netlist's group, in units of that
+netlist's own spread of the term: the second part is what teaches the ranking
+of placements of one design, which the policy needs, rather than the level of
+each design's cost.
 
 One jitted update step (optax Adam with global-norm clipping); a thin Python
 loop around it evaluates, logs (TensorBoard event files via tensorboardX, and
@@ -93,6 +94,7 @@ class TrainData:
     target: jax.Array        # (N, 3) standardised
     start: jax.Array         # (K,) first sample of each netlist
     count: jax.Array         # (K,) samples of each netlist
+    spread: jax.Array        # (K, 3) std of each netlist's standardised targets
 
 
 def _pad_samples(d: NetlistSamples, idx: np.ndarray, vp: int):
@@ -109,7 +111,7 @@ def make_train_data(data: list[NetlistSamples], split: Split, spec: GraphSpec,
     if not keep:
         raise PlacerInputError("no training samples (every netlist is held out)")
     graphs = stack_graphs([netlist_graph(data[k].netlist, spec) for k in keep])
-    xs, os_, ts, counts = [], [], [], []
+    xs, os_, ts, counts, spreads = [], [], [], [], []
     for k in keep:
         idx = split.train[k]
         xy, orient = _pad_samples(data[k], idx, spec.max_nodes)
@@ -117,13 +119,15 @@ def make_train_data(data: list[NetlistSamples], split: Split, spec: GraphSpec,
         os_.append(orient)
         ts.append((data[k].labels[idx] - mean) / std)
         counts.append(len(idx))
+        spreads.append(np.maximum(ts[-1].std(0), 1e-3))
     counts = np.asarray(counts, np.int32)
     start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
     return TrainData(graphs=jax.tree.map(jnp.asarray, graphs),
                      xy=jnp.asarray(np.concatenate(xs)),
                      orient=jnp.asarray(np.concatenate(os_)),
                      target=jnp.asarray(np.concatenate(ts), jnp.float32),
-                     start=jnp.asarray(start), count=jnp.asarray(counts))
+                     start=jnp.asarray(start), count=jnp.asarray(counts),
+                     spread=jnp.asarray(np.stack(spreads), jnp.float32))
 
 
 def loss_fn(model: RewardPredictor, params: Any, data: TrainData, key: jax.Array,
@@ -146,7 +150,9 @@ def loss_fn(model: RewardPredictor, params: Any, data: TrainData, key: jax.Array
     y = data.target[idx]
     mse = jnp.mean((pred - y) ** 2)
     centred = (pred - pred.mean(1, keepdims=True)) - (y - y.mean(1, keepdims=True))
-    rank = jnp.mean(centred ** 2)
+    # in units of each netlist's own spread of each term, so that ranking the
+    # placements of a design counts alike for every term and design
+    rank = jnp.mean((centred / data.spread[net][:, None, :]) ** 2)
     loss = mse + rank_weight * rank
     return loss, {"loss": loss, "mse": mse, "rank_mse": rank}
 

@@ -44,6 +44,24 @@ def test_graph_edges__merge_pairs_and_sum_weights():
     assert g.edges[3:].sum() == 0 and (g.senders[3:] == nl.num_nodes).all()
 
 
+def test_placement_graph__edge_distance_features():
+    """With edge_distance, edge e carries (weight, |dx|, |dy|) in canvas units.
+
+    Canvas 40 x 40; pair (0, 1): nodes at (0, 0) and (10, 10): |dx| = |dy| =
+    10 / 40 = 0.25; pair (0, 2): (20, 20): 0.5; pair (1, 2): 0.25.
+    """
+    nl = tiny_netlist(
+        [("port", 0, 0, 0, 0), ("soft", 10, 10, 2, 2), ("soft", 20, 20, 2, 2),
+         ("soft", 30, 30, 2, 2)],
+        [(1.0, [0, 1, 2]), (2.0, [2, 1]), (3.0, [1, 0, 1])],
+        canvas_width=40.0, canvas_height=40.0)
+    g = placement_graph(netlist_graph(nl), nl.node_xy, edge_distance=True)
+    assert g.edges.shape[1] == 3
+    np.testing.assert_allclose(g.edges[:3, 1], [0.25, 0.5, 0.25], rtol=1e-6)
+    np.testing.assert_allclose(g.edges[:3, 2], [0.25, 0.5, 0.25], rtol=1e-6)
+    assert float(jnp.abs(g.edges[3:]).sum()) == 0.0
+
+
 def _encode(graph, params=None, hidden=16):
     enc = EdgeCentricEncoder(hidden=hidden, num_layers=2)
     if params is None:
@@ -80,12 +98,14 @@ def test_encoder__permutation_equivariant(synth):
     assert not np.allclose(np.asarray(out1.nodes)[perm][:v], np.asarray(out1.nodes)[:v])
 
 
-def test_predictor__padding_changes_nothing(synth):
+@pytest.mark.parametrize("edge_distance", [False, True])
+def test_predictor__padding_changes_nothing(synth, edge_distance):
     """A larger GraphSpec gives the same predictions and real-node embeddings."""
     small = netlist_graph(synth)
     big = netlist_graph(synth, GraphSpec(small.graph.nodes.shape[0] + 128,
                                          small.graph.edges.shape[0] + 256))
-    model = RewardPredictor(hidden=16, num_layers=2, head_hidden=(16,))
+    model = RewardPredictor(hidden=16, num_layers=2, head_hidden=(16,),
+                            edge_distance=edge_distance)
     params = init_params(model, jax.random.PRNGKey(1), small)
     p_small = model.apply(params, small, synth.node_xy, synth.node_orient)
     p_big = model.apply(params, big, synth.node_xy, synth.node_orient)

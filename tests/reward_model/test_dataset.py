@@ -55,7 +55,7 @@ def test_mix_counts__split_and_validation():
 
     256 with shares 0.3 / 0.3: 77 random, 77 perturbed, 256 - 1 - 154 = 101 SA.
     """
-    assert mix_counts(SampleMix()) == (77, 1, 101, 77)
+    assert mix_counts(SampleMix(samples=256)) == (77, 1, 101, 77)
     with pytest.raises(placer.PlacerInputError, match="shares"):
         mix_counts(SampleMix(random=0.6, perturbed=0.5))
     with pytest.raises(placer.PlacerInputError, match="samples"):
