@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import jraph
 
+from placer.config import PolicyConfig
 from placer.env.env import Observation
 from placer.models.gnn import KERNEL_INIT, MLP, EdgeCentricEncoder
 from placer.models.graph import NetlistGraph, placement_graph
@@ -138,6 +139,16 @@ class PolicyValue(nn.Module):
     deconv_channels: Sequence[int] = (32, 16)
     value_hidden: Sequence[int] = (64,)
     freeze_encoder: bool = False
+
+    @classmethod
+    def from_config(cls, cfg: PolicyConfig, grid_rows: int,
+                    grid_cols: int) -> PolicyValue:
+        """The network of ``cfg`` for an R x C grid."""
+        return cls(grid_rows, grid_cols, hidden=cfg.hidden, num_layers=cfg.num_layers,
+                   mlp_layers=cfg.mlp_layers, attention=cfg.attention,
+                   deconv_channels=tuple(cfg.deconv_channels),
+                   value_hidden=tuple(cfg.value_hidden),
+                   freeze_encoder=cfg.freeze_encoder)
 
     @nn.compact
     def __call__(self, graph: NetlistGraph, orient: jax.Array,

@@ -19,6 +19,7 @@ Dimensions: B environments, T = M steps, R x C grid, Vp padded nodes.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -27,7 +28,7 @@ import optax
 from flax import struct
 
 from placer.config import PPOConfig
-from placer.env.env import EnvParams, Observation, PlacementEnv
+from placer.env.env import EnvParams, EnvSpec, Observation, PlacementEnv
 from placer.models.graph import NetlistGraph
 from placer.rl.networks import PolicyValue, masked_entropy
 
@@ -64,7 +65,9 @@ class RewardStats:
 
     @classmethod
     def create(cls) -> RewardStats:
-        return cls(mean=jnp.zeros(()), var=jnp.ones(()), count=jnp.full((), 1e-4))
+        f32 = jnp.float32
+        return cls(mean=jnp.zeros((), f32), var=jnp.ones((), f32),
+                   count=jnp.full((), 1e-4, f32))
 
 
 @struct.dataclass
@@ -217,11 +220,18 @@ def init_train_state(env: PlacementEnv, net: PolicyValue, problem: Problem,
     initialisation, e.g. with a pretrained encoder)."""
     k_init, k_run = jax.random.split(key)
     if params is None:
-        obs = env.reset(problem.env_params)[1].observation
-        params = net.init(k_init, problem.graph, problem.env_params.orient, obs)
+        params = _init_fn(env.spec, net)(k_init, problem)
     return TrainState(params=params, opt_state=optimizer.init(params), key=k_run,
                       step=jnp.zeros((), jnp.int32),
                       reward_stats=RewardStats.create())
+
+
+@functools.lru_cache(maxsize=16)
+def _init_fn(spec: EnvSpec, net: PolicyValue):
+    """Jitted (key, Problem) -> params, one per (env spec, network)."""
+    env = PlacementEnv(spec)
+    return jax.jit(lambda k, pr: net.init(
+        k, pr.graph, pr.env_params.orient, env.reset(pr.env_params)[1].observation))
 
 
 def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,

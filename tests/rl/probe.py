@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from placer.config import PolicyConfig, PPOConfig
 from placer.env.env import make_env
 from placer.models.graph import netlist_graph
 from placer.rl.networks import PolicyValue
@@ -13,6 +16,12 @@ from tests.cost.tiny import tiny_netlist
 # corner cell (row 0, col 0, action 0) has the least wirelength, and every
 # step away from it costs 0.125 of proxy (rewards -0.743, -0.868, ...).
 BEST_CELL = 0
+# PPO settings that learn the probe in about 10 updates.
+PROBE_CFG = PPOConfig(num_envs=16, num_epochs=4, num_minibatches=2,
+                      learning_rate=3e-3, ent_coef=0.0, reward_norm="running")
+# A small network that compiles fast (small_net builds it).
+SMALL = PolicyConfig(hidden=16, num_layers=1, attention=16, deconv_channels=(8,),
+                     value_hidden=(16,))
 
 
 def probe_netlist():
@@ -30,6 +39,5 @@ def probe_problem():
 
 
 def small_net(rows: int = 4, cols: int = 4, **kw) -> PolicyValue:
-    """A small PolicyValue that compiles fast."""
-    return PolicyValue(rows, cols, hidden=16, num_layers=1, attention=16,
-                       deconv_channels=(8,), value_hidden=(16,), **kw)
+    """The SMALL PolicyValue for an R x C grid (kw: PolicyConfig overrides)."""
+    return PolicyValue.from_config(dataclasses.replace(SMALL, **kw), rows, cols)

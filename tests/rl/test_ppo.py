@@ -13,10 +13,13 @@ from placer.models.graph import netlist_graph
 from placer.reward_model.model import RewardPredictor, init_params
 from placer.rl import ppo
 from placer.rl.networks import MASKED_LOGIT, masked_entropy, with_encoder
-from tests.rl.probe import BEST_CELL, probe_netlist, probe_problem, small_net
-
-PROBE_CFG = PPOConfig(num_envs=16, num_epochs=4, num_minibatches=2,
-                      learning_rate=3e-3, ent_coef=0.0, reward_norm="batch")
+from tests.rl.probe import (
+    BEST_CELL,
+    PROBE_CFG,
+    probe_netlist,
+    probe_problem,
+    small_net,
+)
 
 
 def test_compute_gae__three_step_known_answer():
