@@ -235,12 +235,23 @@ def _init_fn(spec: EnvSpec, net: PolicyValue):
 
 
 def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
-                optimizer: optax.GradientTransformation, on_trace=None):
+                optimizer: optax.GradientTransformation, shard=None):
     """The update ``(TrainState, Problem) -> (TrainState, metrics)``, not yet
-    jitted (jit it, or shard it with placer.rl.parallel).
+    jitted (jit it, or see placer.rl.parallel).
 
-    on_trace: called once each time the function is traced (for tests).
+    The returned function counts its Python traces in its ``traces``
+    attribute (``jax.jit(f).__wrapped__.traces``), for tests.
+
+    Args:
+        env, net, cfg, optimizer: the environment, network, PPO settings and
+            optimizer (all static).
+        shard: None, or a function applied to every array whose leading axis
+            is the batch (environments, transitions, minibatch rows): a
+            sharding constraint for data parallelism (placer.rl.parallel).
     """
+    if shard is None:
+        def shard(tree):
+            return tree
     if cfg.reward_norm not in REWARD_NORMS:
         from placer.errors import PlacerInputError
 
@@ -249,11 +260,11 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
     b = cfg.num_envs
 
     def update(ts: TrainState, problem: Problem) -> tuple[TrainState, dict]:
-        if on_trace is not None:
-            on_trace()
+        update.traces += 1
         key, k_roll, k_sgd = jax.random.split(ts.key, 3)
-        traj, out = jax.vmap(lambda k: rollout(env, net, ts.params, problem, k))(
-            jax.random.split(k_roll, b))                          # (B, T, ...)
+        keys = shard(jax.random.split(k_roll, b))                 # (B, 2)
+        traj, out = shard(jax.vmap(
+            lambda k: rollout(env, net, ts.params, problem, k))(keys))  # (B, T, ...)
         t = traj.action.shape[1]
         n = b * t
         if n % cfg.num_minibatches:
@@ -271,7 +282,7 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
 
         def minibatch(carry, mb):
             params, opt_state = carry
-            batch, a, rt = mb
+            batch, a, rt = shard(mb)
             grads, m = jax.grad(
                 lambda p: ppo_loss(net, p, problem, batch, a, rt, cfg),
                 has_aux=True)(params)
@@ -303,7 +314,18 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
                          step=ts.step + 1, reward_stats=stats)
         return new, metrics
 
+    update.traces = 0
     return update
+
+
+@functools.lru_cache(maxsize=8)
+def compiled(spec: EnvSpec, net: PolicyValue, cfg: PPOConfig):
+    """(env, optimizer, jitted update, jitted evaluate), built once per
+    (env spec, network, PPO config): runs in one process share compilations."""
+    env = PlacementEnv(spec)
+    optimizer = make_optimizer(cfg)
+    update = jax.jit(make_update(env, net, cfg, optimizer))
+    return env, optimizer, update, jax.jit(make_evaluate(env, net))
 
 
 def make_evaluate(env: PlacementEnv, net: PolicyValue):
@@ -318,6 +340,6 @@ def make_evaluate(env: PlacementEnv, net: PolicyValue):
 
 
 __all__ = ["REWARD_NORMS", "Problem", "RewardStats", "TrainState", "Transition",
-           "clipped_surrogate", "compute_gae", "init_train_state", "make_evaluate",
-           "make_optimizer", "make_update", "normalise_rewards", "ppo_loss",
-           "rollout", "update_reward_stats"]
+           "clipped_surrogate", "compiled", "compute_gae", "init_train_state",
+           "make_evaluate", "make_optimizer", "make_update", "normalise_rewards",
+           "ppo_loss", "rollout", "update_reward_stats"]

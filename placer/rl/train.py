@@ -22,7 +22,6 @@ Output folder:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import time
@@ -31,8 +30,8 @@ import jax
 import numpy as np
 
 from placer.checkpoint import CheckpointStore, save_checkpoint
-from placer.config import PPOConfig, TrainRLConfig
-from placer.env.env import EnvSpec, PlacementEnv, make_env
+from placer.config import TrainRLConfig
+from placer.env.env import make_env
 from placer.errors import PlacerInputError
 from placer.models.graph import netlist_graph
 from placer.netlist.model import Netlist
@@ -63,16 +62,6 @@ def policy_meta(cfg: TrainRLConfig, netlist: Netlist, **extra) -> dict:
             "fd_steps": list(cfg.fd_steps), **extra}
 
 
-@functools.lru_cache(maxsize=8)
-def compiled(spec: EnvSpec, net: PolicyValue, cfg: PPOConfig):
-    """(env, optimizer, jitted update, jitted evaluate), built once per
-    (env spec, network, PPO config): runs in one process share compilations."""
-    env = PlacementEnv(spec)
-    optimizer = ppo.make_optimizer(cfg)
-    update = jax.jit(ppo.make_update(env, net, cfg, optimizer))
-    return env, optimizer, update, jax.jit(ppo.make_evaluate(env, net))
-
-
 def build_session(cfg: TrainRLConfig, netlist: Netlist) -> Session:
     """Env, problem, network and jitted functions for ``netlist``."""
     if not netlist.metadata.get("grid_given", True):
@@ -82,7 +71,7 @@ def build_session(cfg: TrainRLConfig, netlist: Netlist) -> Session:
     problem = ppo.Problem(params, netlist_graph(netlist))
     s = netlist.settings
     net = PolicyValue.from_config(cfg.model, int(s.grid_rows), int(s.grid_cols))
-    env, optimizer, update, evaluate = compiled(env.spec, net, cfg.ppo)
+    env, optimizer, update, evaluate = ppo.compiled(env.spec, net, cfg.ppo)
     return Session(env, problem, net, optimizer, update, evaluate)
 
 

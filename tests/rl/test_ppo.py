@@ -135,22 +135,14 @@ def test_policy_value__frozen_encoder_gets_no_gradient():
     assert float(jnp.abs(g["policy_head"]["project"]["kernel"]).max()) > 0.0
 
 
-_UPDATE = {}
-
-
 def _probe_update():
-    """The jitted probe update, built once, with a trace counter."""
-    if not _UPDATE:
-        env, problem = probe_problem()
-        net = small_net()
-        opt = ppo.make_optimizer(PROBE_CFG)
-        traces = []
-        update = jax.jit(ppo.make_update(env, net, PROBE_CFG, opt,
-                                         on_trace=lambda: traces.append(1)))
-        _UPDATE.update(env=env, problem=problem, net=net, opt=opt, update=update,
-                       traces=traces,
-                       evaluate=jax.jit(ppo.make_evaluate(env, net)))
-    return _UPDATE
+    """The probe's env, problem, network and jitted functions (shared, through
+    ppo.compiled, with the training-loop tests)."""
+    env, problem = probe_problem()
+    net = small_net()
+    env, opt, update, evaluate = ppo.compiled(env.spec, net, PROBE_CFG)
+    return {"env": env, "problem": problem, "net": net, "opt": opt,
+            "update": update, "evaluate": evaluate}
 
 
 def test_ppo__probe_learns_best_cell():
@@ -185,7 +177,7 @@ def test_ppo__update_traces_once():
     other = u["problem"].replace(env_params=u["problem"].env_params.replace(
         init_xy=u["problem"].env_params.init_xy + 0.0))
     ts, _ = u["update"](ts, other)
-    assert len(u["traces"]) == 1
+    assert u["update"].__wrapped__.traces == 1
 
 
 def test_make_update__rejects_unknown_reward_norm():
