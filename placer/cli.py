@@ -133,8 +133,9 @@ def run_place(cfg: PlaceConfig) -> dict:
     nl = load_netlist(_path(cfg.netlist), _path(cfg.placement),
                       **cfg.settings.as_kwargs())
     t0 = time.perf_counter()
+    rl = {"policy": _path(cfg.policy)} if cfg.method == "rl" else {}
     out = place(nl, method=cfg.method, seed=cfg.seed, budget_s=cfg.budget_s,
-                refine=cfg.refine, progress=cfg.progress,
+                refine=cfg.refine, progress=cfg.progress, **rl,
                 **cfg.options.as_kwargs(cfg.method))
     seconds = time.perf_counter() - t0
     cost = proxy_cost(out, cfg.weights)

@@ -80,11 +80,14 @@ class SearchOptions:
     stages: int = 20                # SA without a budget: number of stages
     refine_radius: int = 1          # refinement: cells around each macro
     refine_sweeps: int = 3          # refinement: at most this many sweeps
+    samples: int = 16               # rl: sampled episodes
+    greedy: bool = True             # rl: also run the greedy episode
 
     def as_kwargs(self, method: str) -> dict[str, Any]:
         sa = ("chains", "steps_per_stage", "t_start", "t_end", "shift_radius",
               "stages")
-        keys = {"random": ("tries",), "greedy": (), "sa": sa}.get(method, ())
+        keys = {"random": ("tries",), "greedy": (), "sa": sa,
+                "rl": ("samples", "greedy")}.get(method, ())
         out = {k: getattr(self, k) for k in keys}
         out.update(refine_radius=self.refine_radius, refine_sweeps=self.refine_sweeps)
         return out
@@ -98,7 +101,8 @@ class PlaceConfig:
         netlist: the design (.pb.txt, .pb.txt.gz or Bookshelf .aux).
         placement: a placement whose header settings (canvas, grid, routing)
             to use; its positions are NOT used (fair start).
-        method: random | greedy | sa.
+        method: random | greedy | sa | rl.
+        policy: rl: a policy checkpoint directory; None: the shipped policy.
         seed: random seed.
         budget_s: wall-clock budget of the search (SA), compilation included;
             None: a fixed number of stages (options.stages).
@@ -115,6 +119,7 @@ class PlaceConfig:
     netlist: str = "???"
     placement: Optional[str] = None
     method: str = "sa"
+    policy: Optional[str] = None
     seed: int = 0
     budget_s: Optional[float] = None
     refine: bool = False

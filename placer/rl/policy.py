@@ -1,8 +1,9 @@
 """Inference with a trained policy: load it, place a netlist with it.
 
-``place_rl`` runs the greedy episode and/or ``samples`` sampled episodes in
-one vmapped, jitted call and keeps the best (least proxy cost). The
-environment's action masks make every complete episode legal.
+``best_episode`` runs the greedy episode and/or ``samples`` sampled episodes
+in one vmapped, jitted call and keeps the best (least proxy cost); the
+environment's action masks make every complete episode legal. ``place_rl``
+(= ``placer.place(method="rl")``) returns the placed Netlist.
 
 Dimensions: N sampled episodes, V nodes, R x C grid.
 """
@@ -10,6 +11,7 @@ Dimensions: N sampled episodes, V nodes, R x C grid.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from typing import Any
 
@@ -19,13 +21,12 @@ import numpy as np
 
 from placer.checkpoint import restore_checkpoint
 from placer.config import PolicyConfig
-from placer.env.env import make_env
+from placer.env.env import EnvSpec, PlacementEnv
 from placer.errors import PlacerInputError
 from placer.models.graph import netlist_graph
 from placer.netlist.model import Netlist
 from placer.rl import ppo
 from placer.rl.networks import PolicyValue
-from placer.stdcell.force_directed import FDSchedule
 
 POLICY_FORMAT = "placer-policy/1"
 # The policy shipped with the package (see load_policy).
@@ -81,84 +82,89 @@ def load_policy(path: str | os.PathLike | None = None,
     return Policy(net=net, params=ckpt.params, meta=ckpt.meta)
 
 
-def _episodes(env, net, params, problem, key, samples: int, greedy: bool) -> dict:
-    def one(k, g):
-        return ppo.rollout(env, net, params, problem, k, greedy=g)[1]
+@functools.lru_cache(maxsize=16)
+def _episodes_fn(spec: EnvSpec, net: PolicyValue, samples: int, greedy: bool):
+    """Jitted (params, Problem, key) -> terminal dicts (greedy first, then
+    the samples), one per (env spec, network, samples, greedy)."""
+    env = PlacementEnv(spec)
 
-    outs = []
-    if greedy:
-        outs.append(jax.tree.map(lambda x: x[None], one(key, True)))
-    if samples:
-        keys = jax.random.split(jax.random.fold_in(key, 1), samples)
-        outs.append(jax.vmap(lambda k: one(k, False))(keys))
-    return jax.tree.map(lambda *x: jnp.concatenate(x), *outs)
+    def episodes(params, problem: ppo.Problem, key: jax.Array) -> dict:
+        def one(k, g):
+            return ppo.rollout(env, net, params, problem, k, greedy=g)[1]
+
+        outs = []
+        if greedy:
+            outs.append(jax.tree.map(lambda x: x[None], one(key, True)))
+        if samples:
+            keys = jax.random.split(jax.random.fold_in(key, 1), samples)
+            outs.append(jax.vmap(lambda k: one(k, False))(keys))
+        return jax.tree.map(lambda *x: jnp.concatenate(x), *outs)
+
+    return jax.jit(episodes)
 
 
-def place_rl(netlist: Netlist, policy: Policy, samples: int = 16,
-             greedy: bool = True, seed: int = 0,
-             fd_steps: tuple[int, int, int] | None = None) -> Netlist:
-    """Places the movable hard macros with the policy, the soft macros by
-    force-directed placement; returns the best of the episodes.
+def check_grid(policy: Policy, rows: int, cols: int) -> None:
+    """Raises PlacerInputError unless the policy places on an R x C grid."""
+    if (int(rows), int(cols)) != (policy.net.grid_rows, policy.net.grid_cols):
+        raise PlacerInputError(
+            f"the policy places on a {policy.net.grid_rows} x {policy.net.grid_cols} "
+            f"grid; the netlist's grid is {rows} x {cols} (set grid_rows / "
+            "grid_cols when loading it)")
+
+
+def best_episode(env, env_params, netlist: Netlist, policy: Policy,
+                 samples: int = 16, greedy: bool = True,
+                 seed: int = 0) -> tuple[np.ndarray, float, int]:
+    """The best of the greedy and ``samples`` sampled episodes.
 
     Args:
-        netlist: the design; its grid must be the policy's.
-        policy: from load_policy.
+        env, env_params: the environment of ``netlist`` (make_env).
+        netlist: the design (for its graph).
+        policy: from load_policy; its grid must be the environment's.
         samples: N sampled episodes (0: none).
         greedy: also run the greedy (argmax) episode.
         seed: seed of the sampling.
-        fd_steps: the force-directed stages; None: the policy's training
-            setting.
 
     Returns:
-        A copy of the netlist with the new placement; metadata["placer"]
-        holds the method, the float32 proxy cost and the episode count.
+        xy (V', 2) final positions (soft macros placed) of the best episode,
+        its float32 proxy cost, and its index (0 is the greedy one when run).
 
     Raises:
-        PlacerInputError: a grid other than the policy's, no episode asked
-            for, or every episode ran out of legal cells.
+        PlacerInputError: another grid, no episode asked for, or every episode
+            ran out of legal cells.
     """
-    s = netlist.settings
-    if (int(s.grid_rows), int(s.grid_cols)) != (policy.net.grid_rows,
-                                                policy.net.grid_cols):
-        raise PlacerInputError(
-            f"the policy places on a {policy.net.grid_rows} x {policy.net.grid_cols} "
-            f"grid; the netlist's grid is {s.grid_rows} x {s.grid_cols} (set "
-            "grid_rows / grid_cols when loading it)")
+    check_grid(policy, env.spec.grid_rows, env.spec.grid_cols)
     if samples < 0 or (samples == 0 and not greedy):
-        raise PlacerInputError("place_rl needs samples > 0 or greedy=True")
-    steps = tuple(fd_steps or policy.meta.get("fd_steps") or (100, 100, 100))
-    env, params = make_env(netlist, fd_schedule=FDSchedule(num_steps=steps))
-    problem = ppo.Problem(params, netlist_graph(netlist))
-    run = jax.jit(lambda p, pr, k: _episodes(env, policy.net, p, pr, k, samples,
-                                             greedy))
+        raise PlacerInputError("the rl method needs samples > 0 or greedy=True")
+    problem = ppo.Problem(env_params, netlist_graph(netlist))
+    run = _episodes_fn(env.spec, policy.net, int(samples), bool(greedy))
     out = jax.device_get(run(policy.params, problem, jax.random.PRNGKey(seed)))
     ok = ~np.asarray(out["infeasible"])
     if not ok.any():
         raise PlacerInputError("every policy episode ran out of legal cells")
     cost = np.where(ok, np.asarray(out["proxy"]), np.inf)
     b = int(np.argmin(cost))
-    xy = np.asarray(out["xy"][b], np.float64)[: netlist.num_nodes]
-    out_xy = netlist.node_xy.copy()
-    moved = np.asarray(params.order[: int(params.num_to_place)])
-    soft = np.asarray(params.soft)[: netlist.num_nodes]
-    out_xy[moved] = _snap(xy[moved], netlist)
-    out_xy[soft] = xy[soft]
-    result = netlist.with_placement(out_xy, netlist.node_orient.copy())
-    result.metadata = dict(netlist.metadata)
-    result.metadata["placer"] = {"method": "rl", "seed": seed,
-                                 "proxy_float32": float(cost[b]),
-                                 "episodes": int(len(cost)),
-                                 "greedy_best": bool(greedy and b == 0)}
-    return result
+    return np.asarray(out["xy"][b]), float(cost[b]), b
 
 
-def _snap(xy: np.ndarray, netlist: Netlist) -> np.ndarray:
-    """(n, 2) positions moved to the centre of their grid cell (float64)."""
-    s = netlist.settings
-    cell = np.array([s.canvas_width / s.grid_cols, s.canvas_height / s.grid_rows])
-    hi = np.array([s.grid_cols - 1, s.grid_rows - 1])
-    idx = np.clip(np.floor(xy / cell), 0, hi)
-    return (idx + 0.5) * cell
+def place_rl(netlist: Netlist, policy: Policy | str | os.PathLike | None = None,
+             samples: int = 16, greedy: bool = True, seed: int = 0,
+             refine: bool = False) -> Netlist:
+    """Places the netlist with the policy: ``placer.place(netlist,
+    method="rl", ...)`` (the best of the greedy and ``samples`` sampled
+    episodes; soft macros by Circuit Training's force-directed schedule).
+
+    Args:
+        netlist: the design; its grid must be the policy's.
+        policy: a Policy, a checkpoint path, or None (the shipped policy).
+        samples, greedy, seed: see best_episode.
+        refine: run coordinate-descent refinement afterwards.
+    """
+    from placer.api import place
+
+    return place(netlist, method="rl", policy=policy, seed=seed, refine=refine,
+                 samples=samples, greedy=greedy)
 
 
-__all__ = ["DEFAULT_POLICY", "POLICY_FORMAT", "Policy", "load_policy", "place_rl"]
+__all__ = ["DEFAULT_POLICY", "POLICY_FORMAT", "Policy", "best_episode", "check_grid",
+           "load_policy", "place_rl"]

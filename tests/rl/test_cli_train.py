@@ -1,6 +1,7 @@
 """placer-train: its config (conf/train_rl.yaml) and a run through the CLI path."""
 
 import dataclasses
+import os
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -8,7 +9,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 import placer
-from placer.cli import CONFIG_DIR, run_train
+from placer.cli import CONFIG_DIR, run_place, run_train
 from placer.config import TrainRLConfig
 from placer.rl.policy import load_policy
 from tests.rl.probe import PROBE_CFG, SMALL, probe_netlist
@@ -62,3 +63,13 @@ def test_run_train__files_in_policy_out(tmp_path):
     policy = load_policy(tmp_path / "out")
     assert (policy.net.grid_rows, policy.net.grid_cols) == (4, 4)
     assert (tmp_path / "out" / "metrics.jsonl").read_text().count("\n") == 2
+    # placer-place method=rl with that policy writes a legal .plc and the JSON
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base=None):
+        pc = OmegaConf.to_object(compose("place", overrides=[
+            f"netlist={tmp_path / 'probe.pb.txt'}",
+            f"placement={tmp_path / 'probe.plc'}", "method=rl",
+            f"policy={tmp_path / 'out' / 'policy'}", "options.samples=4",
+            f"output_dir={tmp_path / 'placed'}", "plot=false", "progress=false"]))
+    result = run_place(pc)
+    assert result["legality_violations"] == 0 and result["method"] == "rl"
+    assert os.path.isfile(result["placement"])

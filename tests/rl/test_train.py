@@ -8,6 +8,7 @@ import jax
 import numpy as np
 import pytest
 
+import placer
 from placer.config import TrainRLConfig
 from placer.errors import PlacerInputError
 from placer.legality import check_legality
@@ -48,8 +49,8 @@ def test_train__resume_continues_the_same_run(tmp_path):
 
 
 def test_place_rl__returns_legal_placement(tmp_path):
-    """A trained policy places the probe legally (greedy + 4 samples) and its
-    saved form loads back."""
+    """A trained policy places the probe legally (greedy + 4 samples), on the
+    best cell, through place_rl and placer.place(method="rl")."""
     nl = probe_netlist()
     cfg = dataclasses.replace(_cfg(tmp_path), updates=12)
     summary, _ = train(cfg, nl, log=lambda m: None)
@@ -57,7 +58,10 @@ def test_place_rl__returns_legal_placement(tmp_path):
     assert policy.meta["grid_rows"] == 4
     out = place_rl(nl, policy, samples=4, greedy=True, seed=0)
     assert check_legality(out) == []
-    assert out.metadata["placer"]["episodes"] == 5
+    assert out.metadata["placer"]["method"] == "rl"
+    again = placer.place(nl, method="rl", policy=str(tmp_path / "policy"),
+                         samples=4)
+    np.testing.assert_array_equal(again.node_xy, out.node_xy)
     # the macro (node 1) sits on a cell centre; the best cell is the corner
     x, y = out.node_xy[1]
     assert (x - 0.5) % 1.0 == 0 and (y - 0.5) % 1.0 == 0
@@ -74,6 +78,8 @@ def test_place_rl__rejects_other_grid_and_no_episodes(tmp_path):
         place_rl(nl.with_settings(grid_cols=2), policy)
     with pytest.raises(PlacerInputError):
         place_rl(nl, policy, samples=0, greedy=False)
+    with pytest.raises(PlacerInputError, match="unknown option"):
+        placer.place(nl, method="greedy", samples=3)
 
 
 def test_load_policy__rejects_missing_checkpoint(tmp_path):
