@@ -86,3 +86,47 @@ def test_load_policy__rejects_missing_checkpoint(tmp_path):
     """A folder without a checkpoint is a PlacerInputError."""
     with pytest.raises(PlacerInputError):
         load_policy(tmp_path / "nothing")
+
+
+def test_initial_params__pretrained_encoder_and_fine_tuning(tmp_path):
+    """encoder_checkpoint drops a reward model's encoder into a fresh policy
+    (heads stay random); init_checkpoint starts from a saved policy exactly."""
+    from placer.checkpoint import save_checkpoint
+    from placer.config import RewardModelConfig
+    from placer.models.graph import netlist_graph
+    from placer.reward_model.model import RewardPredictor, init_params, model_meta
+    from placer.rl.train import build_session, initial_params
+
+    nl = probe_netlist()
+    rm_cfg = RewardModelConfig(hidden=SMALL.hidden, num_layers=SMALL.num_layers,
+                               mlp_layers=SMALL.mlp_layers)
+    rm_params = init_params(RewardPredictor.from_config(rm_cfg),
+                            jax.random.PRNGKey(7), netlist_graph(nl))
+    save_checkpoint(tmp_path / "rm", 1, rm_params,
+                    model_meta(rm_cfg, np.zeros(3), np.ones(3)))
+    cfg = _cfg(tmp_path / "run", encoder_checkpoint=str(tmp_path / "rm"))
+    session = build_session(cfg, nl)
+    key = jax.random.PRNGKey(0)
+    fresh = initial_params(dataclasses.replace(cfg, encoder_checkpoint=None),
+                           session, key)
+    pre = initial_params(cfg, session, key)
+    for a, b in zip(_leaves(pre["params"]["encoder"]),
+                    _leaves(rm_params["params"]["encoder"]), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(_leaves(pre["params"]["policy_head"]),
+                    _leaves(fresh["params"]["policy_head"]), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, b) for a, b in zip(
+        _leaves(pre["params"]["encoder"]), _leaves(fresh["params"]["encoder"]),
+        strict=True))
+    # fine-tuning: a policy saved by a run is the next run's start
+    _, done = train(dataclasses.replace(cfg, updates=1), nl, log=lambda m: None)
+    tuned = initial_params(_cfg(tmp_path / "ft", init_checkpoint=str(tmp_path / "run")),
+                           session, jax.random.PRNGKey(5))
+    for a, b in zip(_leaves(tuned), _leaves(done.params), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(PlacerInputError, match="grid"):
+        initial_params(_cfg(tmp_path / "x", init_checkpoint=str(tmp_path / "run")),
+                       build_session(_cfg(tmp_path / "x"),
+                                     nl.with_settings(grid_rows=2, grid_cols=2)),
+                       key)
