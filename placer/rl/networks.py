@@ -32,6 +32,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import jraph
+import numpy as np
 
 from placer.config import PolicyConfig
 from placer.env.env import Observation
@@ -181,6 +182,16 @@ class PolicyValue(nn.Module):
         return masked_logits(logits, obs.action_mask), value
 
 
+def uncommitted(tree: Any) -> Any:
+    """``tree``'s arrays copied through host memory as uncommitted jax arrays.
+
+    Arrays restored by orbax are committed to a device; a jitted function
+    called with them compiles anew (its cache key holds the shardings), so
+    restored parameters are passed through this first.
+    """
+    return jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), tree)
+
+
 def with_encoder(params: Any, encoder_params: Any) -> Any:
     """``params`` of a PolicyValue with its ``encoder`` sub-tree replaced.
 
@@ -201,9 +212,9 @@ def with_encoder(params: Any, encoder_params: Any) -> Any:
             "the pretrained encoder's sizes do not match the policy's (set the "
             "policy's hidden / num_layers / mlp_layers to the reward model's)")
     inner = dict(params["params"])
-    inner["encoder"] = jax.tree.map(jnp.asarray, encoder_params)
+    inner["encoder"] = uncommitted(encoder_params)
     return {**params, "params": inner}
 
 
 __all__ = ["MASKED_LOGIT", "AttentionReadout", "DeconvHead", "PolicyValue",
-           "masked_entropy", "masked_logits", "with_encoder"]
+           "masked_entropy", "masked_logits", "uncommitted", "with_encoder"]

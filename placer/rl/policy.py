@@ -26,7 +26,7 @@ from placer.errors import PlacerInputError
 from placer.models.graph import netlist_graph
 from placer.netlist.model import Netlist
 from placer.rl import ppo
-from placer.rl.networks import PolicyValue
+from placer.rl.networks import PolicyValue, uncommitted
 
 POLICY_FORMAT = "placer-policy/1"
 # The policy shipped with the package (see load_policy).
@@ -79,7 +79,7 @@ def load_policy(path: str | os.PathLike | None = None,
     cfg = PolicyConfig(**ckpt.meta["model"])
     net = PolicyValue.from_config(cfg, int(ckpt.meta["grid_rows"]),
                                   int(ckpt.meta["grid_cols"]))
-    return Policy(net=net, params=ckpt.params, meta=ckpt.meta)
+    return Policy(net=net, params=uncommitted(ckpt.params), meta=ckpt.meta)
 
 
 @functools.lru_cache(maxsize=16)

@@ -220,14 +220,14 @@ def init_train_state(env: PlacementEnv, net: PolicyValue, problem: Problem,
     initialisation, e.g. with a pretrained encoder)."""
     k_init, k_run = jax.random.split(key)
     if params is None:
-        params = _init_fn(env.spec, net)(k_init, problem)
+        params = init_fn(env.spec, net)(k_init, problem)
     return TrainState(params=params, opt_state=optimizer.init(params), key=k_run,
                       step=jnp.zeros((), jnp.int32),
                       reward_stats=RewardStats.create())
 
 
 @functools.lru_cache(maxsize=16)
-def _init_fn(spec: EnvSpec, net: PolicyValue):
+def init_fn(spec: EnvSpec, net: PolicyValue):
     """Jitted (key, Problem) -> params, one per (env spec, network)."""
     env = PlacementEnv(spec)
     return jax.jit(lambda k, pr: net.init(
@@ -340,6 +340,6 @@ def make_evaluate(env: PlacementEnv, net: PolicyValue):
 
 
 __all__ = ["REWARD_NORMS", "Problem", "RewardStats", "TrainState", "Transition",
-           "clipped_surrogate", "compiled", "compute_gae", "init_train_state",
-           "make_evaluate", "make_optimizer", "make_update", "normalise_rewards",
-           "ppo_loss", "rollout", "update_reward_stats"]
+           "clipped_surrogate", "compiled", "compute_gae", "init_fn",
+           "init_train_state", "make_evaluate", "make_optimizer", "make_update",
+           "normalise_rewards", "ppo_loss", "rollout", "update_reward_stats"]

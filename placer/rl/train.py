@@ -36,7 +36,7 @@ from placer.errors import PlacerInputError
 from placer.models.graph import netlist_graph
 from placer.netlist.model import Netlist
 from placer.rl import ppo
-from placer.rl.networks import PolicyValue, with_encoder
+from placer.rl.networks import PolicyValue, uncommitted, with_encoder
 from placer.rl.policy import POLICY_FORMAT
 from placer.stdcell.force_directed import FDSchedule
 
@@ -76,28 +76,27 @@ def build_session(cfg: TrainRLConfig, netlist: Netlist) -> Session:
 
 
 def initial_params(cfg: TrainRLConfig, session: Session, key: jax.Array):
-    """Random parameters, with the pretrained encoder or a policy checkpoint
-    dropped in as cfg asks."""
-    ts = ppo.init_train_state(session.env, session.net, session.problem, key,
-                              session.optimizer)
-    params = ts.params
+    """The policy's starting parameters: a policy checkpoint's
+    (init_checkpoint: fine-tuning), or a random initialisation from ``key``
+    with a reward model's encoder dropped in (encoder_checkpoint) or not.
+
+    Raises:
+        PlacerInputError: a checkpoint for another grid or other sizes.
+    """
+    init = ppo.init_fn(session.env.spec, session.net)
     if cfg.init_checkpoint is not None:
-        from placer.rl.policy import load_policy
+        from placer.rl.policy import check_grid, load_policy
 
         pol = load_policy(cfg.init_checkpoint)
-        if (pol.net.grid_rows, pol.net.grid_cols) != (session.net.grid_rows,
-                                                      session.net.grid_cols):
-            raise PlacerInputError(
-                f"the policy was trained on a {pol.net.grid_rows} x "
-                f"{pol.net.grid_cols} grid, this netlist has "
-                f"{session.net.grid_rows} x {session.net.grid_cols}",
-                cfg.init_checkpoint)
-        shapes = lambda t: jax.tree.map(np.shape, t)  # noqa: E731
-        if shapes(pol.params) != shapes(params):
+        check_grid(pol, session.net.grid_rows, session.net.grid_cols)
+        expect = jax.tree.map(lambda s: tuple(s.shape),
+                              jax.eval_shape(init, key, session.problem))
+        if jax.tree.map(np.shape, pol.params) != expect:
             raise PlacerInputError("the policy checkpoint's sizes differ from "
                                    "the configured model", cfg.init_checkpoint)
-        params = jax.tree.map(jax.numpy.asarray, pol.params)
-    elif cfg.encoder_checkpoint is not None:
+        return pol.params
+    params = init(key, session.problem)
+    if cfg.encoder_checkpoint is not None:
         from placer.reward_model.model import load_reward_model
 
         rm = load_reward_model(cfg.encoder_checkpoint)
@@ -112,10 +111,7 @@ def _train_target(ts: ppo.TrainState) -> dict:
 
 
 def _from_train(params, train: dict) -> ppo.TrainState:
-    # Through host memory: restored arrays are committed to a device, and a
-    # jitted function called with committed arguments compiles anew.
-    params, train = jax.tree.map(lambda x: jax.numpy.asarray(np.asarray(x)),
-                                 (params, train))
+    params, train = uncommitted((params, train))
     rs = train["reward_stats"]
     return ppo.TrainState(params=params, opt_state=train["opt_state"],
                           key=train["key"], step=train["step"],

@@ -100,8 +100,9 @@ def test_initial_params__pretrained_encoder_and_fine_tuning(tmp_path):
     nl = probe_netlist()
     rm_cfg = RewardModelConfig(hidden=SMALL.hidden, num_layers=SMALL.num_layers,
                                mlp_layers=SMALL.mlp_layers)
-    rm_params = init_params(RewardPredictor.from_config(rm_cfg),
-                            jax.random.PRNGKey(7), netlist_graph(nl))
+    rm = RewardPredictor.from_config(rm_cfg)
+    rm_params = jax.jit(lambda k, g: init_params(rm, k, g))(jax.random.PRNGKey(7),
+                                                            netlist_graph(nl))
     save_checkpoint(tmp_path / "rm", 1, rm_params,
                     model_meta(rm_cfg, np.zeros(3), np.ones(3)))
     cfg = _cfg(tmp_path / "run", encoder_checkpoint=str(tmp_path / "rm"))
@@ -125,7 +126,7 @@ def test_initial_params__pretrained_encoder_and_fine_tuning(tmp_path):
                            session, jax.random.PRNGKey(5))
     for a, b in zip(_leaves(tuned), _leaves(done.params), strict=True):
         np.testing.assert_array_equal(a, b)
-    with pytest.raises(PlacerInputError, match="grid"):
+    with pytest.raises(PlacerInputError, match="2 x 2"):
         initial_params(_cfg(tmp_path / "x", init_checkpoint=str(tmp_path / "run")),
                        build_session(_cfg(tmp_path / "x"),
                                      nl.with_settings(grid_rows=2, grid_cols=2)),
