@@ -8,6 +8,7 @@ Public API (names are stable):
     choose_grid                                  -- Circuit Training's gridding
     Netlist, Settings                            -- the design model
     load_reward_model                            -- the pretrained GNN cost predictor
+    load_policy                                  -- a trained PPO placement policy
     PlacerInputError                             -- the one error for bad input
 """
 
@@ -19,6 +20,7 @@ from placer.legality import check_legality
 from placer.netlist.io import load_netlist, save_netlist, save_placement
 from placer.netlist.model import Netlist, Settings
 from placer.reward_model.model import load_reward_model
+from placer.rl.policy import load_policy
 from placer.stdcell.force_directed import place_soft_macros
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "check_legality",
     "choose_grid",
     "load_netlist",
+    "load_policy",
     "load_reward_model",
     "place",
     "place_soft_macros",

@@ -10,7 +10,7 @@ import numpy as np
 from placer.errors import PlacerInputError
 from placer.netlist.model import Netlist
 
-METHODS = ("random", "greedy", "sa")
+METHODS = ("random", "greedy", "sa", "rl")
 
 
 def _cells_from_xy(xy: np.ndarray, nodes: np.ndarray, nl: Netlist) -> np.ndarray:
@@ -28,7 +28,7 @@ def _rollouts(env, params, policy, key, n):
 
 def place(netlist: Netlist, method: str = "sa", seed: int = 0,
           budget_s: float | None = None, refine: bool = False,
-          progress: bool = False, **options) -> Netlist:
+          progress: bool = False, policy=None, **options) -> Netlist:
     """Places every movable hard macro and the soft macros of `netlist`.
 
     The grid is the netlist's (from its .plc or the arguments of
@@ -43,15 +43,19 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
         method: "random" (a random legal placement: uniform over legal cells
             per macro; up to `tries` episodes until one completes),
             "greedy" (least added wirelength per macro), "sa" (simulated
-            annealing, many chains in parallel).
+            annealing, many chains in parallel), "rl" (the trained PPO
+            policy: the best of its greedy and `samples` sampled episodes).
         seed: random seed.
         budget_s: wall-clock budget for "sa" (compilation included); None runs a
             fixed number of stages (`stages`, default 20).
         refine: after placing, run coordinate-descent refinement.
         progress: print progress.
+        policy: for "rl": a placer.rl.policy.Policy, a checkpoint path, or
+            None (the policy shipped with placer; see load_policy).
         **options: order ("area" | "index" | node list), tries (random, 8),
             chains, steps_per_stage, t_start, t_end (SA), stages (SA without
-            budget), refine_radius (1), refine_sweeps (3).
+            budget), refine_radius (1), refine_sweeps (3), samples (rl, 16),
+            greedy (rl, True).
 
     Returns:
         a copy of the netlist with the new placement (and orientations).
@@ -72,6 +76,8 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
     stages = int(opts.pop("stages", 20))
     radius = int(opts.pop("refine_radius", 1))
     sweeps = int(opts.pop("refine_sweeps", 3))
+    rl_opts = ({k: opts.pop(k) for k in ("samples", "greedy") if k in opts}
+               if method == "rl" else {})
     sa_fields = {k: opts.pop(k) for k in list(opts) if k in SAConfig.__dataclass_fields__}
     if opts:
         raise PlacerInputError(f"unknown option(s) for place(): {', '.join(sorted(opts))}")
@@ -113,6 +119,12 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
                 raise PlacerInputError("greedy placement ran out of legal cells")
         if method == "greedy":
             xy, orient, cost = g["xy"], base_orient, float(g["proxy"])
+    if method == "rl":
+        from placer.rl.policy import Policy, best_episode, load_policy
+
+        pol = policy if isinstance(policy, Policy) else load_policy(policy)
+        xy, cost, _ = best_episode(env, params, netlist, pol, seed=seed, **rl_opts)
+        orient = base_orient
     if method == "sa":
         starts = []
         if not (g["infeasible"] or g["invalid"]):

@@ -19,7 +19,13 @@ from hydra.core.config_store import ConfigStore
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from placer.config import DatasetConfig, EvaluateConfig, PlaceConfig, PretrainConfig
+from placer.config import (
+    DatasetConfig,
+    EvaluateConfig,
+    PlaceConfig,
+    PretrainConfig,
+    TrainRLConfig,
+)
 from placer.cost.proxy import proxy_cost
 from placer.errors import PlacerInputError
 from placer.netlist.io import load_netlist
@@ -58,6 +64,7 @@ def register_configs() -> None:
     cs.store(name="base_place", node=_schema(PlaceConfig))
     cs.store(name="base_dataset", node=_schema(DatasetConfig))
     cs.store(name="base_pretrain", node=_schema(PretrainConfig))
+    cs.store(name="base_train_rl", node=_schema(TrainRLConfig))
 
 
 register_configs()
@@ -126,8 +133,9 @@ def run_place(cfg: PlaceConfig) -> dict:
     nl = load_netlist(_path(cfg.netlist), _path(cfg.placement),
                       **cfg.settings.as_kwargs())
     t0 = time.perf_counter()
+    rl = {"policy": _path(cfg.policy)} if cfg.method == "rl" else {}
     out = place(nl, method=cfg.method, seed=cfg.seed, budget_s=cfg.budget_s,
-                refine=cfg.refine, progress=cfg.progress,
+                refine=cfg.refine, progress=cfg.progress, **rl,
                 **cfg.options.as_kwargs(cfg.method))
     seconds = time.perf_counter() - t0
     cost = proxy_cost(out, cfg.weights)
@@ -260,6 +268,34 @@ def pretrain(dict_cfg: DictConfig) -> None:
         "[steps=20000]", required="dataset")
     try:
         result = run_pretrain(cfg)
+    except PlacerInputError as e:
+        _fail(str(e))
+    print(json.dumps(result, indent=2, default=float), flush=True)
+
+
+def run_train(cfg: TrainRLConfig) -> dict:
+    """Trains (or fine-tunes) the PPO policy; returns the JSON summary."""
+    from placer.rl.train import train
+
+    cfg = dataclasses.replace(
+        cfg, output_dir=_path(cfg.output_dir),
+        encoder_checkpoint=_path(cfg.encoder_checkpoint),
+        init_checkpoint=_path(cfg.init_checkpoint))
+    nl = load_netlist(_path(cfg.netlist), _path(cfg.placement),
+                      **cfg.settings.as_kwargs())
+    summary, _ = train(cfg, nl, log=lambda m: print(m, file=sys.stderr, flush=True))
+    return summary
+
+
+@hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="train_rl")
+def train_rl(dict_cfg: DictConfig) -> None:
+    """``placer-train``: PPO training of the placement policy (from scratch,
+    from a pretrained encoder, or fine-tuning a policy checkpoint)."""
+    cfg: TrainRLConfig = _typed(
+        dict_cfg, "placer-train netlist=<file> [placement=<file.plc>] "
+        "[output_dir=train_out] [encoder_checkpoint=<dir>] [init_checkpoint=<dir>]")
+    try:
+        result = run_train(cfg)
     except PlacerInputError as e:
         _fail(str(e))
     print(json.dumps(result, indent=2, default=float), flush=True)

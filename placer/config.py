@@ -80,11 +80,14 @@ class SearchOptions:
     stages: int = 20                # SA without a budget: number of stages
     refine_radius: int = 1          # refinement: cells around each macro
     refine_sweeps: int = 3          # refinement: at most this many sweeps
+    samples: int = 16               # rl: sampled episodes
+    greedy: bool = True             # rl: also run the greedy episode
 
     def as_kwargs(self, method: str) -> dict[str, Any]:
         sa = ("chains", "steps_per_stage", "t_start", "t_end", "shift_radius",
               "stages")
-        keys = {"random": ("tries",), "greedy": (), "sa": sa}.get(method, ())
+        keys = {"random": ("tries",), "greedy": (), "sa": sa,
+                "rl": ("samples", "greedy")}.get(method, ())
         out = {k: getattr(self, k) for k in keys}
         out.update(refine_radius=self.refine_radius, refine_sweeps=self.refine_sweeps)
         return out
@@ -98,7 +101,8 @@ class PlaceConfig:
         netlist: the design (.pb.txt, .pb.txt.gz or Bookshelf .aux).
         placement: a placement whose header settings (canvas, grid, routing)
             to use; its positions are NOT used (fair start).
-        method: random | greedy | sa.
+        method: random | greedy | sa | rl.
+        policy: rl: a policy checkpoint directory; None: the shipped policy.
         seed: random seed.
         budget_s: wall-clock budget of the search (SA), compilation included;
             None: a fixed number of stages (options.stages).
@@ -115,6 +119,7 @@ class PlaceConfig:
     netlist: str = "???"
     placement: Optional[str] = None
     method: str = "sa"
+    policy: Optional[str] = None
     seed: int = 0
     budget_s: Optional[float] = None
     refine: bool = False
@@ -267,3 +272,121 @@ class DatasetConfig:
     def __post_init__(self):
         object.__setattr__(self, "netlists", tuple(self.netlists))
         object.__setattr__(self, "placements", tuple(self.placements))
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Sizes of the PPO policy-value network (placer.rl.networks.PolicyValue).
+
+    Attributes:
+        hidden, num_layers, mlp_layers: the encoder's sizes; they must match
+            the reward model's to load its encoder.
+        attention: size of the attention readout over the node embeddings.
+        deconv_channels: channels of the policy head's stride-2 transpose
+            convolutions (each doubles the map's sides).
+        value_hidden: hidden widths of the value head.
+        freeze_encoder: keep the encoder fixed (no gradient through it).
+        edge_distance: edge features hold the placement's |dx|, |dy| (must
+            match the reward model's to load its encoder). The defaults match
+            the shipped reward model.
+    """
+
+    hidden: int = 32
+    num_layers: int = 3
+    mlp_layers: int = 1
+    attention: int = 64
+    deconv_channels: tuple[int, ...] = (32, 16)
+    value_hidden: tuple[int, ...] = (64,)
+    freeze_encoder: bool = False
+    edge_distance: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "deconv_channels", tuple(self.deconv_channels))
+        object.__setattr__(self, "value_hidden", tuple(self.value_hidden))
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO hyper-parameters (placer.rl.ppo).
+
+    One update collects ``num_envs`` whole episodes (M steps each), then runs
+    ``num_epochs`` passes of ``num_minibatches`` minibatches over the
+    num_envs x M transitions.
+
+    Attributes:
+        num_envs: B, episodes per update.
+        num_epochs: passes over each batch.
+        num_minibatches: minibatches per pass (must divide B x M).
+        learning_rate: Adam's step size.
+        max_grad_norm: global-norm gradient clipping.
+        gamma: discount (1: the reward arrives only at the end).
+        gae_lambda: GAE's lambda.
+        clip_eps: the surrogate's ratio clip (and the value clip).
+        clip_value: clip the value loss as PPO2 does.
+        vf_coef: weight of the value loss.
+        ent_coef: weight of the entropy bonus.
+        normalize_advantages: standardise advantages per minibatch.
+        reward_norm: "running" (running mean / std of the episode rewards),
+            "batch" (per-batch mean / std) or "none".
+    """
+
+    num_envs: int = 16
+    num_epochs: int = 4
+    num_minibatches: int = 4
+    learning_rate: float = 3e-4
+    max_grad_norm: float = 0.5
+    gamma: float = 1.0
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    clip_value: bool = True
+    vf_coef: float = 0.5
+    ent_coef: float = 0.01
+    normalize_advantages: bool = True
+    reward_norm: str = "running"
+
+
+@dataclass(frozen=True)
+class TrainRLConfig:
+    """``placer-train``: PPO training of the placement policy on one netlist.
+
+    Attributes:
+        netlist: the design (.pb.txt, .pb.txt.gz or Bookshelf .aux).
+        placement: a placement whose header settings (canvas, grid) to use.
+        output_dir: where checkpoints/, policy/, logs/ and metrics.jsonl go.
+        encoder_checkpoint: a reward-model checkpoint whose encoder
+            initialises the policy's (placer-pretrain's output); None: random.
+        init_checkpoint: a policy checkpoint to start from (fine-tuning);
+            None: a fresh policy.
+        updates: total PPO updates.
+        eval_every: greedy evaluation every this many updates.
+        checkpoint_every: save a training checkpoint every this many updates.
+        keep_checkpoints: training checkpoints kept (the newest).
+        fd_steps: steps of the three force-directed stages at the end of
+            each episode (Circuit Training: 100 each).
+        seed: seed of initialisation and sampling.
+        resume: continue from the newest checkpoint in output_dir.
+        progress: show a progress bar.
+        model: network sizes.
+        ppo: PPO hyper-parameters.
+        settings: settings that override those of the files.
+    """
+
+    netlist: str = "???"
+    placement: Optional[str] = None
+    output_dir: str = "train_out"
+    encoder_checkpoint: Optional[str] = None
+    init_checkpoint: Optional[str] = None
+    updates: int = 1000
+    eval_every: int = 10
+    checkpoint_every: int = 50
+    keep_checkpoints: int = 3
+    fd_steps: tuple[int, int, int] = (100, 100, 100)
+    seed: int = 0
+    resume: bool = True
+    progress: bool = True
+    model: PolicyConfig = field(default_factory=PolicyConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+
+    def __post_init__(self):
+        object.__setattr__(self, "fd_steps", tuple(self.fd_steps))

@@ -1,0 +1,1 @@
+"""Reinforcement learning: the PPO policy-value network, PPO and its training loop."""

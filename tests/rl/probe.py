@@ -1,0 +1,43 @@
+"""A probe environment for PPO: one macro, a 4 x 4 grid, one best cell."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from placer.config import PolicyConfig, PPOConfig
+from placer.env.env import make_env
+from placer.models.graph import netlist_graph
+from placer.rl.networks import PolicyValue
+from placer.rl.ppo import Problem
+from placer.stdcell.force_directed import FDSchedule
+from tests.cost.tiny import tiny_netlist
+
+# The single 1 x 1 macro connects to a port at the canvas corner (0, 0): the
+# corner cell (row 0, col 0, action 0) has the least wirelength, and every
+# step away from it costs 0.125 of proxy (rewards -0.743, -0.868, ...).
+BEST_CELL = 0
+# PPO settings that learn the probe in about 10 updates.
+PROBE_CFG = PPOConfig(num_envs=16, num_epochs=4, num_minibatches=2,
+                      learning_rate=3e-3, ent_coef=0.0, reward_norm="running")
+# A small network that compiles fast (small_net builds it).
+SMALL = PolicyConfig(hidden=16, num_layers=1, attention=16, deconv_channels=(8,),
+                     value_hidden=(16,))
+
+
+def probe_netlist():
+    """Port at (0, 0), one 1 x 1 hard macro, one net; 4 x 4 canvas and grid."""
+    return tiny_netlist([("port", 0, 0, 0, 0), ("hard", 2, 2, 1, 1)], [(1.0, [0, 1])],
+                        canvas_width=4.0, canvas_height=4.0, grid_cols=4,
+                        grid_rows=4)
+
+
+def probe_problem():
+    """(env, Problem) of the probe netlist with a 1-step force-directed pass."""
+    nl = probe_netlist()
+    env, params = make_env(nl, fd_schedule=FDSchedule(num_steps=(1, 1, 1)))
+    return env, Problem(params, netlist_graph(nl))
+
+
+def small_net(rows: int = 4, cols: int = 4, **kw) -> PolicyValue:
+    """The SMALL PolicyValue for an R x C grid (kw: PolicyConfig overrides)."""
+    return PolicyValue.from_config(dataclasses.replace(SMALL, **kw), rows, cols)

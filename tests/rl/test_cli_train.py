@@ -1,0 +1,75 @@
+"""placer-train: its config (conf/train_rl.yaml) and a run through the CLI path."""
+
+import dataclasses
+import os
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+
+import placer
+from placer.cli import CONFIG_DIR, run_place, run_train
+from placer.config import TrainRLConfig
+from placer.rl.policy import load_policy
+from tests.rl.probe import PROBE_CFG, SMALL, probe_netlist
+
+
+def compose_train(*overrides):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base=None):
+        return compose("train_rl", overrides=list(overrides))
+
+
+def test_train_rl_config__yaml_matches_schema_defaults():
+    """conf/train_rl.yaml composes into the TrainRLConfig defaults."""
+    cfg = OmegaConf.to_object(compose_train("netlist=a.pb.txt"))
+    assert isinstance(cfg, TrainRLConfig)
+    assert cfg == TrainRLConfig(netlist="a.pb.txt")
+
+
+@pytest.mark.parametrize("override", ["ppo.num_env=3", "model.hidden=big",
+                                      "updatez=3"])
+def test_train_rl_config__bad_key_or_type_fails_at_compose(override):
+    """A misspelt key or a wrong type fails when the config is composed."""
+    with pytest.raises(ConfigCompositionException):
+        compose_train("netlist=a.pb.txt", override)
+
+
+def _overrides(cfg):
+    """Command-line overrides of the dataclass fields of ``cfg`` under ``prefix``."""
+    out = []
+    for prefix, obj in (("model", SMALL), ("ppo", cfg)):
+        for f in dataclasses.fields(obj):
+            v = getattr(obj, f.name)
+            v = list(v) if isinstance(v, tuple) else v
+            out.append(f"{prefix}.{f.name}={v}")
+    return out
+
+
+def test_run_train__files_in_policy_out(tmp_path):
+    """run_train reads the netlist and placement files, trains and writes a
+    loadable policy, the logs and the summary."""
+    nl = probe_netlist()
+    placer.save_netlist(nl, tmp_path / "probe.pb.txt")
+    placer.save_placement(nl, tmp_path / "probe.plc")
+    dict_cfg = compose_train(
+        f"netlist={tmp_path / 'probe.pb.txt'}", f"placement={tmp_path / 'probe.plc'}",
+        f"output_dir={tmp_path / 'out'}", "updates=2", "eval_every=1",
+        "checkpoint_every=1", "fd_steps=[1,1,1]", "progress=false",
+        *_overrides(PROBE_CFG))
+    summary = run_train(OmegaConf.to_object(dict_cfg))
+    assert summary["updates"] == 2
+    assert summary["best_greedy"]["proxy"] > 0
+    policy = load_policy(tmp_path / "out")
+    assert (policy.net.grid_rows, policy.net.grid_cols) == (4, 4)
+    assert (tmp_path / "out" / "metrics.jsonl").read_text().count("\n") == 2
+    # placer-place method=rl with that policy writes a legal .plc and the JSON
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base=None):
+        pc = OmegaConf.to_object(compose("place", overrides=[
+            f"netlist={tmp_path / 'probe.pb.txt'}",
+            f"placement={tmp_path / 'probe.plc'}", "method=rl",
+            f"policy={tmp_path / 'out' / 'policy'}", "options.samples=4",
+            f"output_dir={tmp_path / 'placed'}", "plot=false", "progress=false"]))
+    result = run_place(pc)
+    assert result["legality_violations"] == 0 and result["method"] == "rl"
+    assert os.path.isfile(result["placement"])

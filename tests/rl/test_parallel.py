@@ -1,0 +1,47 @@
+"""Data-parallel PPO: a 2-device update equals the 1-device update."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from placer.rl import ppo
+from tests.rl.parallel_check import flat, probe_start
+from tests.rl.probe import PROBE_CFG
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_parallel_update__two_devices_match_one(tmp_path):
+    """On 2 forced host devices, one probe update matches this process's
+    single-device update to float tolerance, and the program really is
+    partitioned (it all-reduces across devices); 3 environments on 2
+    devices are refused."""
+    env, problem, net, _, ts = probe_start()
+    update = ppo.compiled(env.spec, net, PROBE_CFG)[2]   # shared with other tests
+    new, metrics = update(ts, problem)
+    ref = {"start": flat(ts.params), "params": flat(new.params),
+           "opt_state": flat(new.opt_state), "metrics": flat(metrics)}
+    np.savez(tmp_path / "ref.npz", **{f"{k}_{i}": x for k, v in ref.items()
+                                      for i, x in enumerate(v)})
+    moved = max(float(np.max(np.abs(a - b)))
+                for a, b in zip(ref["start"], ref["params"], strict=True))
+    environ = {**os.environ, "JAX_PLATFORMS": "cpu",
+               "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.rl.parallel_check", str(tmp_path / "ref.npz")],
+        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300,
+        check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert r["devices"] == 2
+    assert r["start"] == 0.0            # the same initial parameters
+    assert r["all_reduce"]
+    assert moved > 1e-3                 # the update did change the params ...
+    assert r["params"] < 1e-4           # ... the same way on 2 devices
+    assert r["opt_state"] < 1e-6
+    assert r["metrics"] < 1e-5
+    assert r["rejects_indivisible"]

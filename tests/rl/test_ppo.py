@@ -1,0 +1,215 @@
+"""PPO: the formulas (known answers), the network, the probe and tracing."""
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from placer.config import PPOConfig
+from placer.errors import PlacerInputError
+from placer.models.graph import netlist_graph
+from placer.reward_model.model import RewardPredictor, init_params
+from placer.rl import ppo
+from placer.rl.networks import (
+    MASKED_LOGIT,
+    DeconvHead,
+    masked_entropy,
+    with_encoder,
+)
+from tests.rl.probe import (
+    BEST_CELL,
+    PROBE_CFG,
+    SMALL,
+    probe_netlist,
+    probe_problem,
+    small_net,
+)
+
+
+def test_compute_gae__three_step_known_answer():
+    """GAE on r = (0, 0, 1), V = (0.5, 0.6, 0.7), end after step 2, gamma 1,
+    lambda 0.5."""
+    # t=2: delta = 1 - 0.7 = 0.3;          A2 = 0.3
+    # t=1: delta = 0 + 0.7 - 0.6 = 0.1;    A1 = 0.1 + 0.5 * 0.3 = 0.25
+    # t=0: delta = 0 + 0.6 - 0.5 = 0.1;    A0 = 0.1 + 0.5 * 0.25 = 0.225
+    adv, ret = ppo.compute_gae(jnp.array([0.0, 0.0, 1.0]), jnp.array([0.5, 0.6, 0.7]),
+                               jnp.array([False, False, True]), 1.0, 0.5)
+    np.testing.assert_allclose(adv, [0.225, 0.25, 0.3], atol=1e-6)
+    np.testing.assert_allclose(ret, [0.725, 0.85, 1.0], atol=1e-6)
+
+
+def test_compute_gae__episode_end_cuts_bootstrap():
+    """An end after step 0 stops step 1's value and advantage flowing back."""
+    # t=1: delta = 2 - 1 = 1, A1 = 1;  t=0 (last): delta = 1 - 0.5 = 0.5, A0 = 0.5
+    adv, _ = ppo.compute_gae(jnp.array([1.0, 2.0]), jnp.array([0.5, 1.0]),
+                             jnp.array([True, True]), 1.0, 1.0)
+    np.testing.assert_allclose(adv, [0.5, 1.0], atol=1e-6)
+
+
+def test_clipped_surrogate__known_answer():
+    """ratio 1.5 with A = 1 clips to 1.2; with A = -1 the unclipped -1.5 is
+    the minimum, so the loss is 1.5; ratio 0.5 with A = 1 is not clipped."""
+    ratio, adv = jnp.array([1.5, 1.5, 0.5]), jnp.array([1.0, -1.0, 1.0])
+    loss = ppo.clipped_surrogate(ratio, adv, 0.2)
+    np.testing.assert_allclose(loss, [-1.2, 1.5, -0.5], atol=1e-6)
+
+
+def test_reward_stats__match_pooled_moments():
+    """Two merged batches give the pooled mean and variance."""
+    a, b = jnp.array([1.0, 2.0, 3.0]), jnp.array([10.0, 20.0])
+    s = ppo.RewardStats(mean=jnp.zeros(()), var=jnp.zeros(()), count=jnp.zeros(()))
+    s = ppo.update_reward_stats(ppo.update_reward_stats(s, a), b)
+    pooled = np.array([1.0, 2.0, 3.0, 10.0, 20.0])
+    np.testing.assert_allclose(s.mean, pooled.mean(), rtol=1e-6)
+    np.testing.assert_allclose(s.var, pooled.var(), rtol=1e-6)
+
+
+def test_masked_entropy__uniform_over_legal_cells():
+    """Two legal cells of equal logit: entropy log 2; none legal: 0."""
+    mask = jnp.array([True, False, True, False])
+    logits = jnp.where(mask, 0.0, MASKED_LOGIT)
+    np.testing.assert_allclose(masked_entropy(logits, mask), np.log(2.0), atol=1e-6)
+    none = jnp.zeros(4, bool)
+    assert float(masked_entropy(jnp.full(4, MASKED_LOGIT), none)) == 0.0
+
+
+def _probe_obs():
+    env, problem = probe_problem()
+    _, ts = jax.jit(env.reset)(problem.env_params)
+    return env, problem, ts.observation
+
+
+# Jitted once (the network is a static argument): faster than op-by-op on CPU,
+# and tests with equal networks share the compilation.
+_INIT = jax.jit(lambda key, pr, obs, net: net.init(key, pr.graph, pr.env_params.orient,
+                                                   obs), static_argnums=3)
+_APPLY = jax.jit(lambda params, pr, obs, net: net.apply(
+    params, pr.graph, pr.env_params.orient, obs), static_argnums=3)
+
+
+def _init(net, problem, obs, seed=0):
+    return _INIT(jax.random.PRNGKey(seed), problem, obs, net)
+
+
+def _apply(net, params, problem, obs):
+    return _APPLY(params, problem, obs, net)
+
+
+def _reward_model_params(hidden, seed=1, edge_distance=SMALL.edge_distance):
+    rm = RewardPredictor(hidden=hidden, num_layers=1, mlp_layers=1,
+                         edge_distance=edge_distance)
+    init = jax.jit(lambda k, g: init_params(rm, k, g))
+    return init(jax.random.PRNGKey(seed), netlist_graph(probe_netlist()))
+
+
+def test_policy_value__masks_illegal_cells():
+    """Cells outside the action mask get MASKED_LOGIT; legal ones do not."""
+    env, problem, obs = _probe_obs()
+    net = small_net()
+    mask = jnp.arange(16) % 3 == 0
+    obs = obs.replace(action_mask=mask)
+    logits, value = _apply(net, _init(net, problem, obs), problem, obs)
+    assert logits.shape == (16,) and value.shape == ()
+    assert np.all(np.asarray(logits)[~np.asarray(mask)] == MASKED_LOGIT)
+    assert np.all(np.asarray(logits)[np.asarray(mask)] > MASKED_LOGIT / 2)
+
+
+def test_deconv_head__odd_grid_is_cropped():
+    """A 5 x 3 grid gives 15 logits (the 8 x 4 deconvolution map is cropped)."""
+    head = DeconvHead(5, 3, (8,))
+    h = jnp.ones(12)
+    params = jax.jit(head.init)(jax.random.PRNGKey(0), h)
+    assert params["params"]["project"]["kernel"].shape == (12, 3 * 2 * 8)
+    assert jax.jit(head.apply)(params, h).shape == (15,)
+
+
+def test_policy_value__reward_model_encoder_drops_in():
+    """The reward predictor's encoder sub-tree replaces the policy's exactly,
+    and a mismatched one is refused."""
+    env, problem, obs = _probe_obs()
+    params = _init(small_net(), problem, obs)
+    rm_params = _reward_model_params(hidden=16)
+    new = with_encoder(params, rm_params["params"]["encoder"])
+    for a, b in zip(jax.tree.leaves(new["params"]["encoder"]),
+                    jax.tree.leaves(rm_params["params"]["encoder"]), strict=True):
+        np.testing.assert_array_equal(a, b)
+    big = _reward_model_params(hidden=32)
+    with pytest.raises(PlacerInputError):
+        with_encoder(params, big["params"]["encoder"])
+    other = _reward_model_params(hidden=16, edge_distance=not SMALL.edge_distance)
+    with pytest.raises(PlacerInputError):
+        with_encoder(params, other["params"]["encoder"])
+
+
+def test_policy_value__frozen_encoder_gets_no_gradient():
+    """With freeze_encoder the encoder's gradients are zero, the heads' not."""
+    env, problem, obs = _probe_obs()
+    net = small_net(freeze_encoder=True)
+    params = _init(net, problem, obs)
+
+    def f(p, pr, o):
+        logits, value = net.apply(p, pr.graph, pr.env_params.orient, o)
+        return jax.nn.log_softmax(logits)[3] + value
+
+    g = jax.jit(jax.grad(f))(params, problem, obs)["params"]
+    assert all(float(jnp.abs(x).max()) == 0.0 for x in jax.tree.leaves(g["encoder"]))
+    assert float(jnp.abs(g["policy_head"]["project"]["kernel"]).max()) > 0.0
+
+
+def _probe_update():
+    """The probe's env, problem, network and jitted functions (shared, through
+    ppo.compiled, with the training-loop tests)."""
+    env, problem = probe_problem()
+    net = small_net()
+    env, opt, update, evaluate = ppo.compiled(env.spec, net, PROBE_CFG)
+    return {"env": env, "problem": problem, "net": net, "opt": opt,
+            "update": update, "evaluate": evaluate}
+
+
+def test_ppo__probe_learns_best_cell():
+    """PPO finds the single best cell of the probe in 20 updates (a few
+    seconds after compilation): the greedy action becomes it and the sampled
+    episodes all take it."""
+    u = _probe_update()
+    ts = ppo.init_train_state(u["env"], u["net"], u["problem"], jax.random.PRNGKey(0),
+                              u["opt"])
+    ts, m = u["update"](ts, u["problem"])        # compiles (shared, cached)
+    jax.block_until_ready(m)
+    t0 = time.perf_counter()
+    for _ in range(19):
+        ts, m = u["update"](ts, u["problem"])
+    jax.block_until_ready(m)
+    seconds = time.perf_counter() - t0           # about 3 s on one idle core
+    out = u["evaluate"](ts.params, u["problem"])
+    obs = u["env"].reset(u["problem"].env_params)[1].observation
+    logits, _ = u["net"].apply(ts.params, u["problem"].graph,
+                               u["problem"].env_params.orient, obs)
+    assert int(jnp.argmax(logits)) == BEST_CELL
+    np.testing.assert_allclose(float(out["reward"]), -0.7431928, atol=1e-5)
+    np.testing.assert_allclose(float(m["episode_reward"]), -0.7431928, atol=1e-3)
+    assert seconds < 30.0
+    assert int(ts.step) == 20
+
+
+def test_ppo__update_traces_once():
+    """Repeated updates (and a second problem of the same shapes) reuse one
+    trace."""
+    u = _probe_update()
+    ts = ppo.init_train_state(u["env"], u["net"], u["problem"], jax.random.PRNGKey(3),
+                              u["opt"])
+    for _ in range(3):
+        ts, _ = u["update"](ts, u["problem"])
+    other = u["problem"].replace(env_params=u["problem"].env_params.replace(
+        init_xy=u["problem"].env_params.init_xy + 0.0))
+    ts, _ = u["update"](ts, other)
+    assert u["update"].__wrapped__.traces == 1
+
+
+def test_make_update__rejects_unknown_reward_norm():
+    """A misspelt reward_norm is a PlacerInputError."""
+    env, problem = probe_problem()
+    cfg = PPOConfig(reward_norm="runing")
+    with pytest.raises(PlacerInputError):
+        ppo.make_update(env, small_net(), cfg, ppo.make_optimizer(cfg))

@@ -1,0 +1,133 @@
+"""The PPO training loop (checkpoints, resume, logs) and inference."""
+
+import dataclasses
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+import placer
+from placer.config import TrainRLConfig
+from placer.errors import PlacerInputError
+from placer.legality import check_legality
+from placer.rl.policy import load_policy, place_rl
+from placer.rl.train import train
+from tests.rl.probe import BEST_CELL, PROBE_CFG, SMALL, probe_netlist
+
+
+def _cfg(out, **kw):
+    return TrainRLConfig(
+        netlist="probe", output_dir=str(out), updates=4, eval_every=2,
+        checkpoint_every=2, fd_steps=(1, 1, 1), progress=False, model=SMALL,
+        ppo=PROBE_CFG, **kw)
+
+
+def _leaves(tree):
+    return [np.asarray(x) for x in jax.tree.leaves(tree)]
+
+
+def test_train__resume_continues_the_same_run(tmp_path):
+    """2 updates, then a resumed run to 4, equal 4 straight updates exactly
+    (params, optimizer state, key and reward statistics)."""
+    nl = probe_netlist()
+    _, straight = train(_cfg(tmp_path / "a"), nl, log=lambda m: None)
+    train(dataclasses.replace(_cfg(tmp_path / "b"), updates=2), nl,
+          log=lambda m: None)
+    msgs = []
+    summary, resumed = train(_cfg(tmp_path / "b"), nl, log=msgs.append)
+    assert msgs == ["resumed from update 2"]
+    assert int(resumed.step) == 4 and summary["updates"] == 4
+    for a, b in zip(_leaves(straight), _leaves(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # a run that is already finished does no more updates
+    lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["step"] for x in lines] == [2, 4]
+    assert os.listdir(tmp_path / "b" / "logs")
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["updates"] == 4
+
+
+def test_place_rl__returns_legal_placement(tmp_path):
+    """A trained policy places the probe legally (greedy + 4 samples), on the
+    best cell, through place_rl and placer.place(method="rl")."""
+    nl = probe_netlist()
+    cfg = dataclasses.replace(_cfg(tmp_path), updates=12)
+    summary, _ = train(cfg, nl, log=lambda m: None)
+    policy = load_policy(tmp_path)
+    assert policy.meta["grid_rows"] == 4
+    out = place_rl(nl, policy, samples=4, greedy=True, seed=0)
+    assert check_legality(out) == []
+    assert out.metadata["placer"]["method"] == "rl"
+    again = placer.place(nl, method="rl", policy=str(tmp_path / "policy"),
+                         samples=4)
+    np.testing.assert_array_equal(again.node_xy, out.node_xy)
+    # the macro (node 1) sits on a cell centre; the best cell is the corner
+    x, y = out.node_xy[1]
+    assert (x - 0.5) % 1.0 == 0 and (y - 0.5) % 1.0 == 0
+    assert int(y // 1) * 4 + int(x // 1) == BEST_CELL
+    assert np.array_equal(out.node_xy[0], nl.node_xy[0])
+
+
+def test_place_rl__rejects_other_grid_and_no_episodes(tmp_path):
+    """A netlist on another grid, or no episode asked for, is bad input."""
+    nl = probe_netlist()
+    train(dataclasses.replace(_cfg(tmp_path), updates=1), nl, log=lambda m: None)
+    policy = load_policy(tmp_path / "policy")
+    with pytest.raises(PlacerInputError):
+        place_rl(nl.with_settings(grid_cols=2), policy)
+    with pytest.raises(PlacerInputError):
+        place_rl(nl, policy, samples=0, greedy=False)
+    with pytest.raises(PlacerInputError, match="unknown option"):
+        placer.place(nl, method="greedy", samples=3)
+
+
+def test_load_policy__rejects_missing_checkpoint(tmp_path):
+    """A folder without a checkpoint is a PlacerInputError."""
+    with pytest.raises(PlacerInputError):
+        load_policy(tmp_path / "nothing")
+
+
+def test_initial_params__pretrained_encoder_and_fine_tuning(tmp_path):
+    """encoder_checkpoint drops a reward model's encoder into a fresh policy
+    (heads stay random); init_checkpoint starts from a saved policy exactly."""
+    from placer.checkpoint import save_checkpoint
+    from placer.config import RewardModelConfig
+    from placer.models.graph import netlist_graph
+    from placer.reward_model.model import RewardPredictor, init_params, model_meta
+    from placer.rl.train import build_session, initial_params
+
+    nl = probe_netlist()
+    rm_cfg = RewardModelConfig(hidden=SMALL.hidden, num_layers=SMALL.num_layers,
+                               mlp_layers=SMALL.mlp_layers)
+    rm = RewardPredictor.from_config(rm_cfg)
+    rm_params = jax.jit(lambda k, g: init_params(rm, k, g))(jax.random.PRNGKey(7),
+                                                            netlist_graph(nl))
+    save_checkpoint(tmp_path / "rm", 1, rm_params,
+                    model_meta(rm_cfg, np.zeros(3), np.ones(3)))
+    cfg = _cfg(tmp_path / "run", encoder_checkpoint=str(tmp_path / "rm"))
+    session = build_session(cfg, nl)
+    key = jax.random.PRNGKey(0)
+    fresh = initial_params(dataclasses.replace(cfg, encoder_checkpoint=None),
+                           session, key)
+    pre = initial_params(cfg, session, key)
+    for a, b in zip(_leaves(pre["params"]["encoder"]),
+                    _leaves(rm_params["params"]["encoder"]), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(_leaves(pre["params"]["policy_head"]),
+                    _leaves(fresh["params"]["policy_head"]), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, b) for a, b in zip(
+        _leaves(pre["params"]["encoder"]), _leaves(fresh["params"]["encoder"]),
+        strict=True))
+    # fine-tuning: a policy saved by a run is the next run's start
+    _, done = train(dataclasses.replace(cfg, updates=1), nl, log=lambda m: None)
+    tuned = initial_params(_cfg(tmp_path / "ft", init_checkpoint=str(tmp_path / "run")),
+                           session, jax.random.PRNGKey(5))
+    for a, b in zip(_leaves(tuned), _leaves(done.params), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(PlacerInputError, match="2 x 2"):
+        initial_params(_cfg(tmp_path / "x", init_checkpoint=str(tmp_path / "run")),
+                       build_session(_cfg(tmp_path / "x"),
+                                     nl.with_settings(grid_rows=2, grid_cols=2)),
+                       key)
