@@ -1,0 +1,1 @@
+"""Clustering flat netlists: standard cells grouped into soft macros."""
