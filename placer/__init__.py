@@ -6,11 +6,13 @@ Public API (names are stable):
     place, check_legality                        -- placers and the legality check
     place_soft_macros                            -- force-directed soft macros
     choose_grid                                  -- Circuit Training's gridding
+    cluster                                      -- flat netlist -> soft macros
     Netlist, Settings                            -- the design model
     PlacerInputError                             -- the one error for bad input
 """
 
 from placer.api import place
+from placer.cluster.api import cluster
 from placer.cost.proxy import ProxyCost, batch_proxy_cost, proxy_cost
 from placer.errors import PlacerInputError
 from placer.gridding import choose_grid
@@ -27,6 +29,7 @@ __all__ = [
     "batch_proxy_cost",
     "check_legality",
     "choose_grid",
+    "cluster",
     "load_netlist",
     "place",
     "place_soft_macros",
