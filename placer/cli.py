@@ -2,8 +2,9 @@
 
 ``placer-evaluate netlist=design.pb.txt placement=design.plc plot=out.png``
 prints the proxy-cost breakdown as JSON. Options: see conf/evaluate.yaml and
-placer.config.EvaluateConfig. Paths are relative to the directory the command
-is run from.
+placer.config.EvaluateConfig. ``placer-place`` and ``placer-cluster`` (a flat
+netlist grouped into soft macros) follow conf/place.yaml and conf/cluster.yaml.
+Paths are relative to the directory the command is run from.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from placer.config import EvaluateConfig, PlaceConfig
+from placer.config import ClusterConfig, EvaluateConfig, PlaceConfig
 from placer.cost.proxy import proxy_cost
 from placer.errors import PlacerInputError
 from placer.netlist.io import load_netlist
@@ -56,6 +57,7 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="base_evaluate", node=_schema(EvaluateConfig))
     cs.store(name="base_place", node=_schema(PlaceConfig))
+    cs.store(name="base_cluster", node=_schema(ClusterConfig))
 
 
 register_configs()
@@ -159,6 +161,44 @@ def run_place(cfg: PlaceConfig) -> dict:
     return result
 
 
+def run_cluster(cfg: ClusterConfig) -> dict:
+    """Clusters the flat design and writes <name>.pb.txt, .plc and .json.
+
+    Returns:
+        The JSON-ready summary (counts, clustering statistics, settings,
+        files written).
+    """
+    from placer.cluster.api import cluster
+    from placer.netlist.io import save_netlist, save_placement
+
+    overrides = cfg.settings.as_kwargs()
+    flat = load_netlist(_path(cfg.netlist), **overrides)
+    out = cluster(flat, cfg.num_clusters, seed=cfg.seed,
+                  max_area_ratio=cfg.max_area_ratio,
+                  max_net_degree=cfg.max_net_degree, plc=_path(cfg.plc),
+                  utilization=cfg.utilization, gridding=cfg.gridding)
+    if overrides:
+        out = out.with_settings(**overrides)
+    out_dir = _path(cfg.output_dir)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise PlacerInputError(f"cannot create the output folder: {e.strerror or e}",
+                               out_dir) from None
+    base = os.path.join(out_dir, cfg.name or f"{flat.name}_clustered")
+    save_netlist(out, base + ".pb.txt")
+    save_placement(out, base + ".plc",
+                   info=f"clustered by placer: seed={cfg.seed} "
+                        f"clusters={len(out.soft_macros)} from {cfg.netlist}")
+    result = {"netlist": cfg.netlist, "plc": cfg.plc,
+              "clustering": out.metadata["clustering"], "counts": out.counts(),
+              "settings": dataclasses.asdict(out.settings),
+              "output_netlist": base + ".pb.txt", "output_placement": base + ".plc",
+              "json": base + ".json"}
+    _write_json(result, base + ".json")
+    return result
+
+
 def _fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(EXIT_INPUT_ERROR)
@@ -204,6 +244,20 @@ def place(dict_cfg: DictConfig) -> None:
         "[method=sa] [budget_s=300] [refine=true]")
     try:
         result = run_place(cfg)
+    except PlacerInputError as e:
+        _fail(str(e))
+    print(json.dumps(result, indent=2), flush=True)
+
+
+@hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="cluster")
+def cluster(dict_cfg: DictConfig) -> None:
+    """``placer-cluster``: groups a flat netlist's standard cells into soft
+    macros and writes the clustered .pb.txt, .plc and .json; prints the JSON."""
+    cfg: ClusterConfig = _typed(
+        dict_cfg, "placer-cluster netlist=<flat.pb.txt|.aux> [plc=<header.plc>] "
+        "[num_clusters=800] [output_dir=placer_out]")
+    try:
+        result = run_cluster(cfg)
     except PlacerInputError as e:
         _fail(str(e))
     print(json.dumps(result, indent=2), flush=True)

@@ -8,7 +8,9 @@ rating of hMETIS and KaHyPar, divided by the areas so that small clusters
 merge first and sizes stay even), and computes a matching by handshakes: every
 vertex proposes its best-rated neighbour whose merged area stays within
 ``max_area``, mutual proposals are matched, and the unmatched vertices propose
-again, a few rounds per level. Matched pairs become the vertices of the next
+again, a few rounds per level, now only along edges rated at least half the
+best rating each end had (a leftover waits for the next level rather than take
+a poor partner). Matched pairs become the vertices of the next
 level, nets are rewritten to them (duplicates and single-vertex nets dropped),
 and the levels repeat until ``num_clusters`` vertices remain. The last level
 keeps only its best-rated pairs so that the count lands on the target.
@@ -38,6 +40,10 @@ from placer.errors import PlacerInputError
 __all__ = ["CoarsenStats", "coarsen", "dedupe_nets", "hyperedge_cut"]
 
 MATCH_ROUNDS = 4      # handshake rounds per level
+# After the first round, an edge is matched only if its rating is at least this
+# fraction of the best rating each end had when the level began: leftovers wait
+# for the next level instead of taking a poor partner.
+ACCEPT_FRACTION = 0.5
 MAX_DEGREE_LIMIT = 1000   # the widest net ever clique-expanded (on a stall)
 
 
@@ -145,9 +151,17 @@ def _handshake(u: np.ndarray, v: np.ndarray, r: np.ndarray, prio: np.ndarray,
     dst = np.concatenate([v, u])
     rat = np.concatenate([r, r])
     order = np.lexsort((-prio[dst], -rat, src))   # by src, best first
-    src, dst = src[order], dst[order]
-    for _ in range(MATCH_ROUNDS):
+    src, dst, rat = src[order], dst[order], rat[order]
+    best_rating = np.zeros(n)
+    lead = np.ones(len(src), dtype=bool)
+    lead[1:] = src[1:] != src[:-1]
+    best_rating[src[lead]] = rat[lead]              # first = best of each src
+    good = (rat >= ACCEPT_FRACTION * best_rating[src]) & (
+        rat >= ACCEPT_FRACTION * best_rating[dst])
+    for rnd in range(MATCH_ROUNDS):
         ok = (partner[src] < 0) & (partner[dst] < 0)
+        if rnd:
+            ok &= good
         s, t = src[ok], dst[ok]
         if len(s) == 0:
             break
@@ -162,7 +176,9 @@ def _handshake(u: np.ndarray, v: np.ndarray, r: np.ndarray, prio: np.ndarray,
         partner[mutual] = best[mutual]
         keep = ok.copy()
         keep[ok] = (partner[s] < 0) & (partner[t] < 0)
-        src, dst = src[keep], dst[keep]
+        if rnd == 0:
+            keep &= good
+        src, dst, good = src[keep], dst[keep], good[keep]
     return partner
 
 
