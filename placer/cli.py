@@ -176,7 +176,8 @@ def run_cluster(cfg: ClusterConfig) -> dict:
     out = cluster(flat, cfg.num_clusters, seed=cfg.seed,
                   max_area_ratio=cfg.max_area_ratio,
                   max_net_degree=cfg.max_net_degree, plc=_path(cfg.plc),
-                  utilization=cfg.utilization, gridding=cfg.gridding)
+                  utilization=cfg.utilization, gridding=cfg.gridding,
+                  area_scale=cfg.area_scale)
     if overrides:
         out = out.with_settings(**overrides)
     out_dir = _path(cfg.output_dir)

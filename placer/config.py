@@ -147,6 +147,7 @@ class ClusterConfig:
             utilization; None keeps the netlist's canvas.
         gridding: choose the grid by Circuit Training's gridding search when
             no .plc or setting gives one.
+        area_scale: soft-macro area over cell area (1 keeps it).
         output_dir: where <name>.pb.txt, <name>.plc and <name>.json go.
         name: file name stem; None: <design>_clustered.
         settings: settings that override the derived ones.
@@ -160,6 +161,7 @@ class ClusterConfig:
     max_net_degree: int = 50
     utilization: Optional[float] = None
     gridding: bool = True
+    area_scale: float = 1.0
     output_dir: str = "placer_out"
     name: Optional[str] = None
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)

@@ -71,7 +71,8 @@ def settings_for(clustered: Netlist, flat: Netlist, plc: str | None,
 def cluster(netlist: Netlist, num_clusters: int | None = None, *, seed: int = 0,
             max_area_ratio: float = 2.0, max_net_degree: int = 50,
             plc: str | os.PathLike | None = None, utilization: float | None = None,
-            gridding: bool = True, prefix: str = "Grp_") -> Netlist:
+            gridding: bool = True, prefix: str = "Grp_",
+            area_scale: float = 1.0) -> Netlist:
     """Groups a flat netlist's standard cells into soft macros.
 
     Args:
@@ -91,6 +92,9 @@ def cluster(netlist: Netlist, num_clusters: int | None = None, *, seed: int = 0,
         gridding: choose the grid with Circuit Training's gridding search when
             neither the .plc nor the loaded netlist gave one.
         prefix: soft macro names are ``<prefix><k>``.
+        area_scale: soft-macro area over cell area; 1 keeps the cell area
+            (Circuit Training's clustered Ariane136 has 2: the area in its
+            .plc header is the macro area plus twice the flat cell area).
 
     Returns:
         The clustered netlist (see placer.cluster.cluster's module docstring);
@@ -121,7 +125,8 @@ def cluster(netlist: Netlist, num_clusters: int | None = None, *, seed: int = 0,
     assignment, stats = coarsen(ptr, ids, weight, area, num_clusters,
                                 max_area=max_area, seed=seed,
                                 max_net_degree=max_net_degree)
-    out = clustered_netlist(netlist, assignment, prefix=prefix)
+    out = clustered_netlist(netlist, assignment, prefix=prefix,
+                            area_scale=area_scale)
     out = settings_for(out, netlist, None if plc is None else os.fspath(plc),
                         utilization, gridding)
     out.metadata["cell_cluster"] = check_assignment(assignment, n)

@@ -140,7 +140,7 @@ def _merge_nets(drv: np.ndarray, ptr: np.ndarray, sinks: np.ndarray,
 
 
 def clustered_netlist(netlist: Netlist, assignment: np.ndarray,
-                      prefix: str = "Grp_") -> Netlist:
+                      prefix: str = "Grp_", area_scale: float = 1.0) -> Netlist:
     """The netlist at cluster level, for a given grouping of its standard cells.
 
     Args:
@@ -149,6 +149,8 @@ def clustered_netlist(netlist: Netlist, assignment: np.ndarray,
         assignment: (n,) cluster id of each standard cell, in node order; ids
             are renumbered 0..k-1 in order of first appearance.
         prefix: soft macro names are ``<prefix><k>``.
+        area_scale: a soft macro's area is this times its cells' area (1:
+            the area is kept).
 
     Returns:
         The clustered netlist, with the input's settings (see the module
@@ -242,7 +244,9 @@ def clustered_netlist(netlist: Netlist, assignment: np.ndarray,
     # Node arrays: kept nodes, then soft macros.
     area = nl.node_size[cells, 0] * nl.node_size[cells, 1]
     c_area = np.bincount(a, weights=area, minlength=k)
-    side = np.sqrt(c_area)
+    if not (isinstance(area_scale, (int, float)) and area_scale > 0):
+        raise PlacerInputError(f"area_scale must be positive, got {area_scale!r}")
+    side = np.sqrt(c_area * area_scale)
     has_xy = n > 0 and bool(np.any(nl.node_xy[cells] != 0.0))
     if has_xy:
         cnt = np.bincount(a, minlength=k)

@@ -110,6 +110,10 @@ def test_clustered_netlist__every_cell_in_one_cluster_and_area_kept():
     np.testing.assert_allclose(soft_area, np.bincount(a, weights=cell_area))
     assert soft_area.sum() == pytest.approx(cell_area.sum(), rel=1e-12)
     np.testing.assert_allclose(out.node_size[soft, 0], out.node_size[soft, 1])
+    # area_scale=2 (CT's Ariane136): every soft macro twice its cells' area
+    two = clustered_netlist(flat, a, area_scale=2.0)
+    np.testing.assert_allclose(two.node_size[soft, 0] * two.node_size[soft, 1],
+                               2.0 * soft_area)
 
 
 def test_clustered_netlist__ports_macros_and_pins_kept():
