@@ -183,8 +183,6 @@ def clustered_netlist(netlist: Netlist, assignment: np.ndarray,
     drv = ent[nl.net_ptr[:-1]]
     # sinks: distinct entities other than the driver's
     other = ent != drv[net]
-    s_ptr = np.zeros(nl.num_nets + 1, dtype=np.int64)
-    np.cumsum(np.bincount(net[other], minlength=nl.num_nets), out=s_ptr[1:])
     # dedupe_nets drops nets with < 2 entries; a one-sink net must survive,
     # so each sink set is deduplicated with the driver prepended, then removed.
     lead = np.concatenate([drv, ent[other]])
