@@ -175,7 +175,8 @@ def run_cluster(cfg: ClusterConfig) -> dict:
     flat = load_netlist(_path(cfg.netlist), **overrides)
     out = cluster(flat, cfg.num_clusters, seed=cfg.seed,
                   max_area_ratio=cfg.max_area_ratio,
-                  max_net_degree=cfg.max_net_degree, plc=_path(cfg.plc),
+                  max_net_degree=cfg.max_net_degree,
+                  refine_rounds=cfg.refine_rounds, plc=_path(cfg.plc),
                   utilization=cfg.utilization, gridding=cfg.gridding,
                   area_scale=cfg.area_scale)
     if overrides:

@@ -143,6 +143,7 @@ class ClusterConfig:
         seed: tie-break seed (deterministic per seed).
         max_area_ratio: a cluster's area is at most this times the mean.
         max_net_degree: wider nets do not steer the grouping.
+        refine_rounds: single-cell refinement rounds after coarsening (0: none).
         utilization: without a .plc: a square canvas of total area /
             utilization; None keeps the netlist's canvas.
         gridding: choose the grid by Circuit Training's gridding search when
@@ -159,6 +160,7 @@ class ClusterConfig:
     seed: int = 0
     max_area_ratio: float = 2.0
     max_net_degree: int = 50
+    refine_rounds: int = 8
     utilization: Optional[float] = None
     gridding: bool = True
     area_scale: float = 1.0

@@ -8,7 +8,14 @@ import coarsen``).
 """
 
 from placer.cluster.api import DEFAULT_NUM_CLUSTERS, cluster, settings_for
-from placer.cluster.coarsen import CoarsenStats, coarsen, dedupe_nets, hyperedge_cut
+from placer.cluster.coarsen import (
+    CoarsenStats,
+    coarsen,
+    connectivity,
+    dedupe_nets,
+    hyperedge_cut,
+    refine,
+)
 from placer.cluster.rewire import cell_hypergraph, check_assignment, clustered_netlist
 
 __all__ = [
@@ -19,7 +26,9 @@ __all__ = [
     "cluster",
     "clustered_netlist",
     "coarsen",
+    "connectivity",
     "dedupe_nets",
     "hyperedge_cut",
+    "refine",
     "settings_for",
 ]

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from placer.cluster.coarsen import coarsen
+from placer.cluster.coarsen import coarsen, refine
 from placer.cluster.rewire import cell_hypergraph, check_assignment, clustered_netlist
 from placer.errors import PlacerInputError
 from placer.netlist.model import Netlist
@@ -70,6 +70,7 @@ def settings_for(clustered: Netlist, flat: Netlist, plc: str | None,
 
 def cluster(netlist: Netlist, num_clusters: int | None = None, *, seed: int = 0,
             max_area_ratio: float = 2.0, max_net_degree: int = 50,
+            refine_rounds: int = 8,
             plc: str | os.PathLike | None = None, utilization: float | None = None,
             gridding: bool = True, prefix: str = "Grp_",
             area_scale: float = 1.0) -> Netlist:
@@ -86,6 +87,9 @@ def cluster(netlist: Netlist, num_clusters: int | None = None, *, seed: int = 0,
             (total cell area / num_clusters); single larger cells stay alone.
         max_net_degree: nets with more cells do not steer the grouping (they
             are still rewired).
+        refine_rounds: rounds of single-cell moves that lower the (lambda - 1)
+            connectivity after the coarsening (placer.cluster.coarsen.refine);
+            0 skips them.
         plc: a .plc whose header gives canvas, grid and routing settings.
         utilization: without a .plc canvas: a square canvas of side
             sqrt(total area / utilization); None keeps the netlist's canvas.
@@ -97,11 +101,12 @@ def cluster(netlist: Netlist, num_clusters: int | None = None, *, seed: int = 0,
             .plc header is the macro area plus twice the flat cell area).
 
     Returns:
-        The clustered netlist (see placer.cluster.cluster's module docstring);
+        The clustered netlist (see placer.cluster.rewire's module docstring);
         ``metadata["cell_cluster"]`` is the (n,) soft macro index (``k`` of
         ``Grp_<k>``) of each standard cell, in node order, and
         ``metadata["clustering"]`` holds the cluster count, the coarsening
-        levels, fallback merges and seconds.
+        levels, fallback merges, the connectivity before and after the
+        refinement, and seconds.
 
     Raises:
         PlacerInputError: for a bad option, or a netlist without std cells.
@@ -116,6 +121,10 @@ def cluster(netlist: Netlist, num_clusters: int | None = None, *, seed: int = 0,
         num_clusters = min(DEFAULT_NUM_CLUSTERS, max(1, n // MIN_CELLS_PER_CLUSTER))
     if not (isinstance(max_area_ratio, (int, float)) and max_area_ratio >= 1):
         raise PlacerInputError(f"max_area_ratio must be >= 1, got {max_area_ratio!r}")
+    if isinstance(refine_rounds, bool) or not isinstance(refine_rounds, int) \
+            or refine_rounds < 0:
+        raise PlacerInputError(f"refine_rounds must be an integer >= 0, got "
+                               f"{refine_rounds!r}")
     area = netlist.node_size[cells, 0] * netlist.node_size[cells, 1]
     if isinstance(num_clusters, (int, np.integer)) and not isinstance(
             num_clusters, bool) and num_clusters >= 1:
@@ -125,6 +134,11 @@ def cluster(netlist: Netlist, num_clusters: int | None = None, *, seed: int = 0,
     assignment, stats = coarsen(ptr, ids, weight, area, num_clusters,
                                 max_area=max_area, seed=seed,
                                 max_net_degree=max_net_degree)
+    history = []
+    if refine_rounds and max_area is not None:
+        assignment, history = refine(ptr, ids, weight, area, assignment, max_area,
+                               rounds=refine_rounds, seed=seed,
+                               max_net_degree=max_net_degree)
     out = clustered_netlist(netlist, assignment, prefix=prefix,
                             area_scale=area_scale)
     out = settings_for(out, netlist, None if plc is None else os.fspath(plc),
@@ -133,5 +147,6 @@ def cluster(netlist: Netlist, num_clusters: int | None = None, *, seed: int = 0,
     out.metadata["clustering"] = {
         "clusters": int(assignment.max()) + 1, "levels": stats.levels,
         "fallback_merges": stats.fallback_merges,
+        "connectivity": history[::max(1, len(history) - 1)],   # before, after
         "seconds": time.perf_counter() - t0}
     return out

@@ -2,23 +2,30 @@
 
 The standard cells and the nets between them form a hypergraph. Each level
 builds the clique expansion of the nets of at most ``max_net_degree`` cells
-(an edge of weight ``w / (d - 1)`` between every two cells of a net of weight
-``w`` and degree ``d``), rates each edge ``w_uv / (a_u a_v)`` (the heavy-edge
-rating of hMETIS and KaHyPar, divided by the areas so that small clusters
-merge first and sizes stay even), and computes a matching by handshakes: every
-vertex proposes its best-rated neighbour whose merged area stays within
-``max_area``, mutual proposals are matched, and the unmatched vertices propose
-again, a few rounds per level, now only along edges rated at least half the
-best rating each end had (a leftover waits for the next level rather than take
-a poor partner). Matched pairs become the vertices of the next
-level, nets are rewritten to them (duplicates and single-vertex nets dropped),
-and the levels repeat until ``num_clusters`` vertices remain. The last level
-keeps only its best-rated pairs so that the count lands on the target.
+(an edge of weight ``w / (d - 1) ** 0.5`` between every two cells of a net of
+weight ``w`` and degree ``d``; the exponent is an argument), rates each edge
+``w_uv / (a_u a_v)`` (the heavy-edge rating of hMETIS and KaHyPar, divided by
+the areas so that small clusters merge first and sizes stay even), and
+computes a matching by handshakes: every vertex proposes its best-rated
+neighbour whose merged area stays within ``max_area``, mutual proposals are
+matched, and the unmatched vertices propose again, a few rounds per level, now
+only along edges rated at least half the best rating each end had (a leftover
+waits for the next level rather than take a poor partner). Matched pairs
+become the vertices of the next level, nets are rewritten to them (duplicates
+and single-vertex nets dropped), and the levels repeat until ``num_clusters``
+vertices remain. The last level keeps only its best-rated pairs so that the
+count lands on the target.
 
 When a level contracts almost nothing (cells joined only by nets above the
 degree limit), the limit is raised four-fold, up to 1000; when nothing can be
 contracted even then (disconnected cells), the smallest vertices are paired
 by area, so the target is always reached when the area bound allows it.
+
+``refine`` then moves single cells between clusters where that lowers the
+(lambda - 1) connectivity (each net's weight times the clusters it spans, less
+one), a vectorised, label-propagation form of the FM refinement that
+multilevel partitioners run while uncoarsening (here only at the finest
+level).
 
 Everything is vectorised numpy: a level costs O(clique pairs log) for one
 sort, and the number of levels is about log2(cells / clusters).
@@ -37,7 +44,8 @@ import numpy as np
 
 from placer.errors import PlacerInputError
 
-__all__ = ["CoarsenStats", "coarsen", "dedupe_nets", "hyperedge_cut"]
+__all__ = ["CoarsenStats", "coarsen", "connectivity", "dedupe_nets", "hyperedge_cut",
+           "refine"]
 
 MATCH_ROUNDS = 4      # handshake rounds per level
 # After the first round, an edge is matched only if its rating is at least this
@@ -105,9 +113,10 @@ def hyperedge_cut(ptr: np.ndarray, ids: np.ndarray, weight: np.ndarray,
 
 
 def _clique_edges(ptr: np.ndarray, ids: np.ndarray, weight: np.ndarray,
-                  max_degree: float, n: int) -> tuple[np.ndarray, np.ndarray,
-                                                      np.ndarray]:
-    """The clique expansion of the nets of degree <= max_degree, summed.
+                  max_degree: float, n: int, exponent: float = 1.0
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The clique expansion of the nets of degree <= max_degree, summed:
+    an edge of weight w / (d - 1) ** exponent per pair of a net's vertices.
 
     Returns:
         (u, v, w): (m,) vertex pairs with u < v and their summed weights.
@@ -127,7 +136,7 @@ def _clique_edges(ptr: np.ndarray, ids: np.ndarray, weight: np.ndarray,
     src = np.repeat(idx, later)
     start = np.cumsum(later) - later
     dst = src + 1 + (np.arange(total, dtype=np.int64) - np.repeat(start, later))
-    ew = np.repeat(weight[net_of] / (d - 1), later)
+    ew = np.repeat(weight[net_of] / (d - 1.0) ** exponent, later)
     a, b = ids[src].astype(np.int64), ids[dst].astype(np.int64)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     key, inv = np.unique(lo * n + hi, return_inverse=True)
@@ -217,7 +226,7 @@ def _contract(partner: np.ndarray, score: np.ndarray, excess: int
 
 def coarsen(ptr: np.ndarray, ids: np.ndarray, weight: np.ndarray,
             area: np.ndarray, num_clusters: int, max_area: float | None = None,
-            seed: int = 0, max_net_degree: int = 50,
+            seed: int = 0, max_net_degree: int = 50, clique_exponent: float = 0.5,
             ) -> tuple[np.ndarray, CoarsenStats]:
     """Groups the vertices of a hypergraph into about num_clusters clusters.
 
@@ -233,6 +242,12 @@ def coarsen(ptr: np.ndarray, ids: np.ndarray, weight: np.ndarray,
         seed: tie-break seed.
         max_net_degree: nets with more vertices are left out of the clique
             expansion (clock and reset nets say nothing about locality).
+        clique_exponent: a net of degree d and weight w gives each pair of its
+            vertices w / (d - 1) ** clique_exponent. 1 is the classic weight
+            (each vertex gets w in all); the default 0.5 weighs nets of 10-50
+            cells more, which keeps buses together (on Ariane136 it cut the
+            (lambda - 1) connectivity by 22 % for 46 % more cut nets, and
+            lowered the proxy cost after SA; see experiments/).
 
     Returns:
         (assignment, stats): (n,) cluster id in [0, k') of each vertex, with
@@ -269,7 +284,8 @@ def coarsen(ptr: np.ndarray, ids: np.ndarray, weight: np.ndarray,
     while len(cur_area) > num_clusters:
         nv = len(cur_area)
         prio = rng.permutation(nv)
-        u, v, w = _clique_edges(cur_ptr, cur_ids, cur_w, degree_limit, nv)
+        u, v, w = _clique_edges(cur_ptr, cur_ids, cur_w, degree_limit, nv,
+                                clique_exponent)
         fit = cur_area[u] + cur_area[v] <= max_area
         u, v, w = u[fit], v[fit], w[fit]
         r = w / ((cur_area[u] + eps) * (cur_area[v] + eps))
@@ -302,3 +318,114 @@ def coarsen(ptr: np.ndarray, ids: np.ndarray, weight: np.ndarray,
         counts.append(len(cur_area))
     return assign, CoarsenStats(levels=len(counts) - 1, fallback_merges=fallback,
                                 vertices_per_level=tuple(counts))
+
+
+def connectivity(ptr: np.ndarray, ids: np.ndarray, weight: np.ndarray,
+                 assignment: np.ndarray) -> float:
+    """The (lambda - 1) metric: each net's weight times the number of
+    clusters it touches, less one, summed (hMETIS' SOED - cut, KaHyPar's
+    km1)."""
+    p, _, w = dedupe_nets(ptr, np.asarray(assignment)[ids], weight)
+    return float(np.sum(w * (np.diff(p) - 1)))
+
+
+def refine(ptr: np.ndarray, ids: np.ndarray, weight: np.ndarray, area: np.ndarray,
+           assignment: np.ndarray, max_area: float, rounds: int = 8, seed: int = 0,
+           max_net_degree: int = 50) -> tuple[np.ndarray, list[float]]:
+    """Moves single cells between clusters to lower the (lambda - 1) metric.
+
+    Each round, half of the cells (a seeded colouring) each find the cluster
+    that lowers ``connectivity`` most if the cell alone moved there:
+    ``gain = sum(w, nets where the cell is its cluster's only one) -
+    sum(w, its nets) + sum(w, its nets that touch the target)``, with
+    targets drawn from its nets of at most ``max_net_degree`` cells (wider
+    nets count in the first two terms only, so the gain is never
+    over-estimated). Moves with positive gain go, best first, while the
+    target stays within ``max_area`` and the source keeps a cell. A round
+    that does not lower the metric is undone and ends the refinement, as
+    does a round without any positive gain.
+
+    Args:
+        ptr, ids, weight: the hypergraph (CSR offsets, vertex ids, weights).
+        area: (n,) vertex areas.
+        assignment: (n,) cluster ids in [0, k).
+        max_area: the cluster area bound.
+        rounds: at most this many rounds.
+        seed: colouring seed.
+        max_net_degree: the widest net whose clusters are move targets.
+
+    Returns:
+        (assignment, history): the refined (n,) ids (the same k clusters,
+        none emptied) and the metric before and after each kept round.
+    """
+    p, i, w = dedupe_nets(np.asarray(ptr, np.int64), np.asarray(ids, np.int64),
+                          np.asarray(weight, np.float64))
+    a = np.asarray(assignment, dtype=np.int64).copy()
+    n = len(a)
+    k = int(a.max()) + 1 if n else 0
+    rng = np.random.default_rng(seed)
+    deg = np.diff(p)
+    ent_net = np.repeat(np.arange(len(deg)), deg)
+    ent_w = w[ent_net]
+    total_w = np.bincount(i, weights=ent_w, minlength=n)
+    small = deg[ent_net] <= max_net_degree
+    history = [connectivity(p, i, w, a)]
+    for _ in range(rounds):
+        ca = a[i]
+        key = ent_net * k + ca
+        uk, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+        inv = inv.ravel()
+        alone = np.bincount(i, weights=ent_w * (cnt[inv] == 1), minlength=n)
+        # targets: every cluster of each small net, for each of its cells
+        uk_net = uk // k
+        first = np.searchsorted(uk_net, np.arange(len(deg)))
+        lam = np.diff(np.append(first, len(uk)))
+        e = np.flatnonzero(small)
+        reps = lam[ent_net[e]]
+        src = np.repeat(e, reps)
+        off = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+        tgt = uk[first[ent_net[src]] + off] % k
+        v = i[src]
+        keep = tgt != a[v]
+        v, tgt, tw = v[keep], tgt[keep], ent_w[src[keep]]
+        if len(v) == 0:
+            break
+        pk, pinv = np.unique(v * k + tgt, return_inverse=True)
+        conn = np.bincount(pinv.ravel(), weights=tw)
+        pv, pt = pk // k, pk % k
+        gain = alone[pv] - total_w[pv] + conn
+        if not (gain > 1e-12).any():
+            break                                  # a local optimum
+        colour = rng.integers(0, 2, size=n).astype(bool)
+        ok = (gain > 1e-12) & colour[pv]
+        pv, pt, gain = pv[ok], pt[ok], gain[ok]
+        # best target per cell
+        o = np.lexsort((pt, -gain, pv))
+        pv, pt, gain = pv[o], pt[o], gain[o]
+        lead = np.ones(len(pv), dtype=bool)
+        lead[1:] = pv[1:] != pv[:-1]
+        pv, pt, gain = pv[lead], pt[lead], gain[lead]
+        # area: best gains first into each target
+        c_area = np.bincount(a, weights=area, minlength=k)
+        o = np.lexsort((-gain, pt))
+        pv, pt, gain = pv[o], pt[o], gain[o]
+        cum = np.cumsum(area[pv])
+        start = np.searchsorted(pt, pt, side="left")
+        before = np.concatenate([[0.0], cum])[start]
+        fits = c_area[pt] + (cum - before) <= max_area
+        pv, pt = pv[fits], pt[fits]
+        # never empty a cluster: drop all moves out of one that would be
+        size = np.bincount(a, minlength=k)
+        out = np.bincount(a[pv], minlength=k)
+        stay = out[a[pv]] < size[a[pv]]
+        pv, pt = pv[stay], pt[stay]
+        if len(pv) == 0:
+            continue                               # none of this colour
+        new = a.copy()
+        new[pv] = pt
+        metric = connectivity(p, i, w, new)
+        if metric >= history[-1]:
+            break
+        a = new
+        history.append(metric)
+    return a, history
