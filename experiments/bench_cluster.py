@@ -9,7 +9,8 @@ Run from the repository root with ../shared present, on one core:
 Each (design, candidate) runs in a fresh child process so that its peak RSS
 (ru_maxrss: loading the netlist + clustering) is its own. Candidates:
 
-* multilevel: placer.cluster (numpy heavy-edge matching, area bound 2 x mean).
+* multilevel: placer.cluster (numpy heavy-edge matching, area bound 2 x mean,
+  then single-cell refinement).
 * multilevel-x2: the same grouping with area_scale=2 (soft macros twice their
   cells' area, as in CT's clustered Ariane136, whose .plc header area is the
   macro area plus twice the flat cell area): the density term then compares
@@ -26,7 +27,8 @@ one is reported, not fatal. Every candidate's grouping is rewired by
 placer.cluster.clustered_netlist and given the same settings (Ariane136: the
 header of its CT .plc, canvas 1446.36, 25 x 21 grid; ibm01: its .scl canvas
 and the gridding search). "cut" is the total weight of the flat nets whose
-cells lie in two or more clusters. The proxy cost (1.0 / 0.5 / 0.5) is after
+cells lie in two or more clusters, "(lambda - 1)" the connectivity (each net's
+weight times the clusters it spans, less one). The proxy cost (1.0 / 0.5 / 0.5) is after
 placer.place(method="sa", budget_s=B) on the clustered design (B seconds
 wall, compilation included, one core), beside Ariane133 (CT's own clustering
 of the same design family) under the same budget.
@@ -118,7 +120,7 @@ def worker(design: str, candidate: str, sa_budget: float, seed: int) -> dict:
     """One (design, candidate) measurement; returns the JSON-ready row."""
     import placer
     from placer.cluster.api import settings_for
-    from placer.cluster.coarsen import hyperedge_cut
+    from placer.cluster.coarsen import connectivity, hyperedge_cut
     from placer.cluster.rewire import (
         cell_hypergraph,
         check_assignment,
@@ -156,6 +158,7 @@ def worker(design: str, candidate: str, sa_budget: float, seed: int) -> dict:
         "area_max_over_mean": float(s_area.max() / s_area.mean()),
         "cells_dist": _distribution(per),
         "cut": hyperedge_cut(ptr, ids, weight, a_cells),
+        "connectivity": connectivity(ptr, ids, weight, a_cells),
         "total_net_weight": float(weight[np.diff(ptr) >= 2].sum()),
         "nets": out.num_nets, "grid": f"{out.settings.grid_cols} x "
         f"{out.settings.grid_rows}",
@@ -270,12 +273,12 @@ def _fmt(v, spec="{:.3f}"):
 
 def print_tables(rows: list[dict], sa_budget: float) -> None:
     print("| design | candidate | cells | time (s) | peak RSS (GB), load -> total "
-          "| clusters | nets | cut (weight) | grid |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| clusters | nets | cut (weight) | (lambda - 1) | grid |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if "error" in r:
             print(f"| {r['design']} | {r['candidate']} | error: {r['error']} "
-                  "| | | | | | |")
+                  "| | | | | | | |")
             continue
         rss = (f"{r['rss_load_gb']:.2f} -> {r['rss_peak_gb']:.2f}"
                if "rss_peak_gb" in r else "-")
@@ -283,7 +286,8 @@ def print_tables(rows: list[dict], sa_budget: float) -> None:
                else "-")
         print(f"| {r['design']} | {r['candidate']} | {r.get('cells', '-')} | "
               f"{_fmt(r.get('seconds'), '{:.1f}')} | {rss} | {r.get('clusters')} "
-              f"| {r.get('nets', '-')} | {cut} | {r.get('grid', '-')} |")
+              f"| {r.get('nets', '-')} | {cut} | "
+              f"{_fmt(r.get('connectivity'), '{:.0f}')} | {r.get('grid', '-')} |")
     print()
     print("Cluster sizes (min / p10 / median / p90 / max):")
     print()
