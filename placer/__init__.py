@@ -6,6 +6,7 @@ Public API (names are stable):
     place, check_legality                        -- placers and the legality check
     place_soft_macros                            -- force-directed soft macros
     choose_grid                                  -- Circuit Training's gridding
+    cluster                                      -- flat netlist -> soft macros
     Netlist, Settings                            -- the design model
     load_reward_model                            -- the pretrained GNN cost predictor
     load_policy                                  -- a trained PPO placement policy
@@ -13,6 +14,7 @@ Public API (names are stable):
 """
 
 from placer.api import place
+from placer.cluster.api import cluster
 from placer.cost.proxy import ProxyCost, batch_proxy_cost, proxy_cost
 from placer.errors import PlacerInputError
 from placer.gridding import choose_grid
@@ -31,6 +33,7 @@ __all__ = [
     "batch_proxy_cost",
     "check_legality",
     "choose_grid",
+    "cluster",
     "load_netlist",
     "load_policy",
     "load_reward_model",

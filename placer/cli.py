@@ -20,6 +20,7 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from placer.config import (
+    ClusterConfig,
     DatasetConfig,
     EvaluateConfig,
     PlaceConfig,
@@ -62,6 +63,7 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="base_evaluate", node=_schema(EvaluateConfig))
     cs.store(name="base_place", node=_schema(PlaceConfig))
+    cs.store(name="base_cluster", node=_schema(ClusterConfig))
     cs.store(name="base_dataset", node=_schema(DatasetConfig))
     cs.store(name="base_pretrain", node=_schema(PretrainConfig))
     cs.store(name="base_train_rl", node=_schema(TrainRLConfig))
@@ -165,6 +167,46 @@ def run_place(cfg: PlaceConfig) -> dict:
                        title=f"{nl.name}: {cfg.method}, proxy {cost.proxy:.4f}")
         result["plot"] = base + ".png"
     result["json"] = base + ".json"
+    _write_json(result, base + ".json")
+    return result
+
+
+def run_cluster(cfg: ClusterConfig) -> dict:
+    """Clusters the flat design and writes <name>.pb.txt, .plc and .json.
+
+    Returns:
+        The JSON-ready summary (counts, clustering statistics, settings,
+        files written).
+    """
+    from placer.cluster.api import cluster
+    from placer.netlist.io import save_netlist, save_placement
+
+    overrides = cfg.settings.as_kwargs()
+    flat = load_netlist(_path(cfg.netlist), **overrides)
+    out = cluster(flat, cfg.num_clusters, seed=cfg.seed,
+                  max_area_ratio=cfg.max_area_ratio,
+                  max_net_degree=cfg.max_net_degree,
+                  refine_rounds=cfg.refine_rounds, plc=_path(cfg.plc),
+                  utilization=cfg.utilization, gridding=cfg.gridding,
+                  area_scale=cfg.area_scale)
+    if overrides:
+        out = out.with_settings(**overrides)
+    out_dir = _path(cfg.output_dir)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise PlacerInputError(f"cannot create the output folder: {e.strerror or e}",
+                               out_dir) from None
+    base = os.path.join(out_dir, cfg.name or f"{flat.name}_clustered")
+    save_netlist(out, base + ".pb.txt")
+    save_placement(out, base + ".plc",
+                   info=f"clustered by placer: seed={cfg.seed} "
+                        f"clusters={len(out.soft_macros)} from {cfg.netlist}")
+    result = {"netlist": cfg.netlist, "plc": cfg.plc,
+              "clustering": out.metadata["clustering"], "counts": out.counts(),
+              "settings": dataclasses.asdict(out.settings),
+              "output_netlist": base + ".pb.txt", "output_placement": base + ".plc",
+              "json": base + ".json"}
     _write_json(result, base + ".json")
     return result
 
@@ -299,6 +341,20 @@ def train_rl(dict_cfg: DictConfig) -> None:
     except PlacerInputError as e:
         _fail(str(e))
     print(json.dumps(result, indent=2, default=float), flush=True)
+
+
+@hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="cluster")
+def cluster(dict_cfg: DictConfig) -> None:
+    """``placer-cluster``: groups a flat netlist's standard cells into soft
+    macros and writes the clustered .pb.txt, .plc and .json; prints the JSON."""
+    cfg: ClusterConfig = _typed(
+        dict_cfg, "placer-cluster netlist=<flat.pb.txt|.aux> [plc=<header.plc>] "
+        "[num_clusters=800] [output_dir=placer_out]")
+    try:
+        result = run_cluster(cfg)
+    except PlacerInputError as e:
+        _fail(str(e))
+    print(json.dumps(result, indent=2), flush=True)
 
 
 if __name__ == "__main__":

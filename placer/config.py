@@ -390,3 +390,42 @@ class TrainRLConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "fd_steps", tuple(self.fd_steps))
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """``placer-cluster``: group a flat netlist's standard cells into soft macros.
+
+    Attributes:
+        netlist: the flat design (.pb.txt, .pb.txt.gz or Bookshelf .aux).
+        plc: a .plc whose header gives canvas, grid and routing settings (its
+            positions are not used).
+        num_clusters: soft macros to make; None: placer's default (800, or one
+            per 8 cells for small designs).
+        seed: tie-break seed (deterministic per seed).
+        max_area_ratio: a cluster's area is at most this times the mean.
+        max_net_degree: wider nets do not steer the grouping.
+        refine_rounds: single-cell refinement rounds after coarsening (0: none).
+        utilization: without a .plc: a square canvas of total area /
+            utilization; None keeps the netlist's canvas.
+        gridding: choose the grid by Circuit Training's gridding search when
+            no .plc or setting gives one.
+        area_scale: soft-macro area over cell area (1 keeps it).
+        output_dir: where <name>.pb.txt, <name>.plc and <name>.json go.
+        name: file name stem; None: <design>_clustered.
+        settings: settings that override the derived ones.
+    """
+
+    netlist: str = "???"
+    plc: Optional[str] = None
+    num_clusters: Optional[int] = None
+    seed: int = 0
+    max_area_ratio: float = 2.0
+    max_net_degree: int = 50
+    refine_rounds: int = 8
+    utilization: Optional[float] = None
+    gridding: bool = True
+    area_scale: float = 1.0
+    output_dir: str = "placer_out"
+    name: Optional[str] = None
+    settings: SettingsOverrides = field(default_factory=SettingsOverrides)
