@@ -228,6 +228,18 @@ def _typed(dict_cfg: DictConfig, usage: str, required: str = "netlist"):
         _fail(f"invalid configuration: {str(e).splitlines()[0]}")
 
 
+def _run_command(dict_cfg: DictConfig, usage: str, required: str = "netlist",
+                 run=None) -> None:
+    """Types the config, runs ``run(cfg)`` and prints its JSON result; bad
+    input ends with one ``error:`` line and status 2."""
+    cfg = _typed(dict_cfg, usage, required)
+    try:
+        result = run(cfg)
+    except PlacerInputError as e:
+        _fail(str(e))
+    print(json.dumps(result, indent=2, default=float), flush=True)
+
+
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="evaluate")
 def evaluate(dict_cfg: DictConfig) -> None:
     """``placer-evaluate``: prints the proxy-cost breakdown of a placement as JSON.
@@ -251,14 +263,9 @@ def evaluate(dict_cfg: DictConfig) -> None:
 def place(dict_cfg: DictConfig) -> None:
     """``placer-place``: places a design (random | greedy | sa, optional
     refinement) and writes .plc, .png and .json; prints the JSON summary."""
-    cfg: PlaceConfig = _typed(
+    _run_command(
         dict_cfg, "placer-place netlist=<file> [placement=<file.plc>] "
-        "[method=sa] [budget_s=300] [refine=true]")
-    try:
-        result = run_place(cfg)
-    except PlacerInputError as e:
-        _fail(str(e))
-    print(json.dumps(result, indent=2), flush=True)
+        "[method=sa] [budget_s=300] [refine=true]", run=run_place)
 
 
 def run_dataset(cfg: DatasetConfig) -> dict:
@@ -292,27 +299,17 @@ def run_pretrain(cfg: PretrainConfig) -> dict:
 def dataset(dict_cfg: DictConfig) -> None:
     """``placer-dataset``: generated (and given) designs, each with placements
     of varied quality labelled by the proxy cost."""
-    cfg: DatasetConfig = _typed(
+    _run_command(
         dict_cfg, "placer-dataset output_dir=<dir> [synthetic=24] "
-        "['netlists=[a.pb.txt]']", required="output_dir")
-    try:
-        result = run_dataset(cfg)
-    except PlacerInputError as e:
-        _fail(str(e))
-    print(json.dumps(result, indent=2), flush=True)
+        "['netlists=[a.pb.txt]']", required="output_dir", run=run_dataset)
 
 
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="pretrain")
 def pretrain(dict_cfg: DictConfig) -> None:
     """``placer-pretrain``: trains the GNN reward predictor on a dataset."""
-    cfg: PretrainConfig = _typed(
+    _run_command(
         dict_cfg, "placer-pretrain dataset=<dir> [output_dir=pretrain_out] "
-        "[steps=20000]", required="dataset")
-    try:
-        result = run_pretrain(cfg)
-    except PlacerInputError as e:
-        _fail(str(e))
-    print(json.dumps(result, indent=2, default=float), flush=True)
+        "[steps=20000]", required="dataset", run=run_pretrain)
 
 
 def run_train(cfg: TrainRLConfig) -> dict:
@@ -333,28 +330,19 @@ def run_train(cfg: TrainRLConfig) -> dict:
 def train_rl(dict_cfg: DictConfig) -> None:
     """``placer-train``: PPO training of the placement policy (from scratch,
     from a pretrained encoder, or fine-tuning a policy checkpoint)."""
-    cfg: TrainRLConfig = _typed(
+    _run_command(
         dict_cfg, "placer-train netlist=<file> [placement=<file.plc>] "
-        "[output_dir=train_out] [encoder_checkpoint=<dir>] [init_checkpoint=<dir>]")
-    try:
-        result = run_train(cfg)
-    except PlacerInputError as e:
-        _fail(str(e))
-    print(json.dumps(result, indent=2, default=float), flush=True)
+        "[output_dir=train_out] [encoder_checkpoint=<dir>] [init_checkpoint=<dir>]",
+        run=run_train)
 
 
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="cluster")
 def cluster(dict_cfg: DictConfig) -> None:
     """``placer-cluster``: groups a flat netlist's standard cells into soft
     macros and writes the clustered .pb.txt, .plc and .json; prints the JSON."""
-    cfg: ClusterConfig = _typed(
+    _run_command(
         dict_cfg, "placer-cluster netlist=<flat.pb.txt|.aux> [plc=<header.plc>] "
-        "[num_clusters=800] [output_dir=placer_out]")
-    try:
-        result = run_cluster(cfg)
-    except PlacerInputError as e:
-        _fail(str(e))
-    print(json.dumps(result, indent=2), flush=True)
+        "[num_clusters=800] [output_dir=placer_out]", run=run_cluster)
 
 
 if __name__ == "__main__":
