@@ -300,7 +300,7 @@ def dataset(dict_cfg: DictConfig) -> None:
     """``placer-dataset``: generated (and given) designs, each with placements
     of varied quality labelled by the proxy cost."""
     _run_command(
-        dict_cfg, "placer-dataset output_dir=<dir> [synthetic=24] "
+        dict_cfg, "placer-dataset output_dir=<dir> [synthetic=18] "
         "['netlists=[a.pb.txt]']", required="output_dir", run=run_dataset)
 
 
@@ -309,7 +309,7 @@ def pretrain(dict_cfg: DictConfig) -> None:
     """``placer-pretrain``: trains the GNN reward predictor on a dataset."""
     _run_command(
         dict_cfg, "placer-pretrain dataset=<dir> [output_dir=pretrain_out] "
-        "[steps=20000]", required="dataset", run=run_pretrain)
+        "[steps=600]", required="dataset", run=run_pretrain)
 
 
 def run_train(cfg: TrainRLConfig) -> dict:
