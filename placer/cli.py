@@ -216,9 +216,9 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_INPUT_ERROR)
 
 
-def _typed(dict_cfg: DictConfig, usage: str, required: str = "netlist"):
+def _typed(dict_cfg: DictConfig, usage: str, required: str | None = "netlist"):
     """The frozen dataclass of a composed config; exits 2 on a bad one."""
-    if OmegaConf.is_missing(dict_cfg, required):
+    if required is not None and OmegaConf.is_missing(dict_cfg, required):
         _fail(f"no {required} given; run as {usage}")
     try:
         return OmegaConf.to_object(dict_cfg)
@@ -228,7 +228,7 @@ def _typed(dict_cfg: DictConfig, usage: str, required: str = "netlist"):
         _fail(f"invalid configuration: {str(e).splitlines()[0]}")
 
 
-def _run_command(dict_cfg: DictConfig, usage: str, required: str = "netlist",
+def _run_command(dict_cfg: DictConfig, usage: str, required: str | None = "netlist",
                  run=None) -> None:
     """Types the config, runs ``run(cfg)`` and prints its JSON result; bad
     input ends with one ``error:`` line and status 2."""
@@ -320,10 +320,36 @@ def run_train(cfg: TrainRLConfig) -> dict:
         cfg, output_dir=_path(cfg.output_dir),
         encoder_checkpoint=_path(cfg.encoder_checkpoint),
         init_checkpoint=_path(cfg.init_checkpoint))
-    nl = load_netlist(_path(cfg.netlist), _path(cfg.placement),
-                      **cfg.settings.as_kwargs())
-    summary, _ = train(cfg, nl, log=lambda m: print(m, file=sys.stderr, flush=True))
+    summary, _ = train(cfg, training_netlists(cfg),
+                       log=lambda m: print(m, file=sys.stderr, flush=True))
     return summary
+
+
+def training_netlists(cfg: TrainRLConfig) -> list:
+    """The designs of a placer-train config: ``netlist``, ``netlists`` (with
+    ``placements``) and ``synthetic`` generated ones, in that order.
+
+    Raises:
+        PlacerInputError: no design given, or placements that do not pair up.
+    """
+    paths = ([cfg.netlist] if cfg.netlist else []) + list(cfg.netlists)
+    plcs = ([cfg.placement] if cfg.netlist else []) + (
+        list(cfg.placements) if cfg.placements else [None] * len(cfg.netlists))
+    if cfg.placements and len(cfg.placements) != len(cfg.netlists):
+        raise PlacerInputError(f"{len(cfg.placements)} placements for "
+                               f"{len(cfg.netlists)} netlists")
+    if not paths and cfg.synthetic < 1:
+        raise PlacerInputError(
+            "no design to train on: give netlist=<file>, 'netlists=[...]' or "
+            "synthetic=<count>")
+    out = [load_netlist(_path(n), _path(p), **cfg.settings.as_kwargs())
+           for n, p in zip(paths, plcs, strict=True)]
+    if cfg.synthetic > 0:
+        from placer.synth import random_design
+
+        out += [random_design(cfg.first_seed + i, cfg.synthetic_max_hard,
+                              cfg.synthetic_max_soft) for i in range(cfg.synthetic)]
+    return out
 
 
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="train_rl")
@@ -332,8 +358,9 @@ def train_rl(dict_cfg: DictConfig) -> None:
     from a pretrained encoder, or fine-tuning a policy checkpoint)."""
     _run_command(
         dict_cfg, "placer-train netlist=<file> [placement=<file.plc>] "
-        "[output_dir=train_out] [encoder_checkpoint=<dir>] [init_checkpoint=<dir>]",
-        run=run_train)
+        "['netlists=[...]'] [synthetic=0] [output_dir=train_out] "
+        "[encoder_checkpoint=<dir>] [init_checkpoint=<dir>]",
+        required=None, run=run_train)
 
 
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="cluster")

@@ -289,6 +289,16 @@ class PolicyConfig:
         edge_distance: edge features hold the placement's |dx|, |dy| (must
             match the reward model's to load its encoder). The defaults match
             the shipped reward model.
+        head: the policy head: "conv" (fully convolutional over the grid
+            maps; one policy places any grid size) or "deconv" (Circuit
+            Training's deconvolution head; the policy is tied to its grid).
+        conv_channels: widths of the conv head's 3 x 3 convolutions.
+        conv_embed: width of the node and shared embeddings the conv head
+            projects onto the grid.
+        encoder_input: "placement" (Circuit Training: the encoder reads the
+            current placement at every step) or "netlist" (it reads the
+            netlist alone, once per batch; the placement reaches the policy
+            through the conv head's grid maps: far cheaper on large designs).
     """
 
     hidden: int = 32
@@ -299,9 +309,14 @@ class PolicyConfig:
     value_hidden: tuple[int, ...] = (64,)
     freeze_encoder: bool = False
     edge_distance: bool = True
+    head: str = "conv"
+    conv_channels: tuple[int, ...] = (32, 32, 32)
+    conv_embed: int = 16
+    encoder_input: str = "placement"
 
     def __post_init__(self):
         object.__setattr__(self, "deconv_channels", tuple(self.deconv_channels))
+        object.__setattr__(self, "conv_channels", tuple(self.conv_channels))
         object.__setattr__(self, "value_hidden", tuple(self.value_hidden))
 
 
@@ -347,11 +362,21 @@ class PPOConfig:
 
 @dataclass(frozen=True)
 class TrainRLConfig:
-    """``placer-train``: PPO training of the placement policy on one netlist.
+    """``placer-train``: PPO training of the placement policy on one netlist
+    or several (taken in turn, one per update).
 
     Attributes:
-        netlist: the design (.pb.txt, .pb.txt.gz or Bookshelf .aux).
+        netlist: the design (.pb.txt, .pb.txt.gz or Bookshelf .aux); None
+            when ``netlists`` or ``synthetic`` give the designs.
         placement: a placement whose header settings (canvas, grid) to use.
+        netlists: more designs to train on together with ``netlist``.
+        placements: their placements (header settings), in the same order;
+            empty: none.
+        synthetic: also train on this many generated designs
+            (placer.synth.random_design, seeds first_seed, first_seed + 1, ...).
+        first_seed: the first generated design's seed.
+        synthetic_max_hard, synthetic_max_soft: upper ends of the generated
+            designs' hard and soft macro counts.
         output_dir: where checkpoints/, policy/, logs/ and metrics.jsonl go.
         encoder_checkpoint: a reward-model checkpoint whose encoder
             initialises the policy's (placer-pretrain's output); None: random.
@@ -371,8 +396,14 @@ class TrainRLConfig:
         settings: settings that override those of the files.
     """
 
-    netlist: str = "???"
+    netlist: Optional[str] = None
     placement: Optional[str] = None
+    netlists: tuple[str, ...] = ()
+    placements: tuple[str, ...] = ()
+    synthetic: int = 0
+    first_seed: int = 3000
+    synthetic_max_hard: int = 140
+    synthetic_max_soft: int = 800
     output_dir: str = "train_out"
     encoder_checkpoint: Optional[str] = None
     init_checkpoint: Optional[str] = None
@@ -390,6 +421,8 @@ class TrainRLConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "fd_steps", tuple(self.fd_steps))
+        object.__setattr__(self, "netlists", tuple(self.netlists))
+        object.__setattr__(self, "placements", tuple(self.placements))
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ import numpy as np
 from placer.config import PolicyConfig
 from placer.env.env import Observation
 from placer.models.gnn import KERNEL_INIT, MLP, EdgeCentricEncoder
-from placer.models.graph import NetlistGraph, placement_graph
+from placer.models.graph import STATIC_FEATURES, NetlistGraph, placement_graph
+from placer.models.spatial import node_boxes, scatter_boxes
 
 # Logit of an illegal cell. Finite (not finfo.min) so that log_softmax and the
 # entropy stay finite when every cell is masked (a finished episode).
@@ -118,6 +119,84 @@ class DeconvHead(nn.Module):
         return x[: self.grid_rows, : self.grid_cols, 0].reshape(-1)
 
 
+# Columns of placement_features: normalised x, y, placed, oriented w, h.
+_XY = len(STATIC_FEATURES)
+_PLACED = _XY + 2
+_WH = _XY + 11
+HEADS = ("conv", "deconv")
+
+
+class GridHead(nn.Module):
+    """Fully convolutional policy head over the R x C grid: its parameters do
+    not depend on the grid, so one policy places designs of any grid size.
+
+    Input maps (R, C, 3 K + 5), all in canvas units:
+
+    * the placed nodes' projected embeddings (K channels) scattered by the
+      fraction of each cell they cover (hard macros, soft macros: a learned
+      density map) and by their share of the box (K channels: ports and
+      pins are points that land in their cell);
+    * the net weight of each wire from the macro being placed to a placed
+      node, at that node's position (where its neighbours are);
+    * the coverage of all placed nodes (the occupancy map), the action mask,
+      and the x, y of each cell centre;
+    * the projected shared embedding h, the same in every cell (K channels).
+
+    Then 3 x 3 convolutions (SAME, ReLU) and a 1 x 1 convolution give one
+    logit per cell. The mean and the max over the cells of the last
+    convolution's features are returned too: the value head reads them.
+
+    Attributes:
+        grid_rows, grid_cols: R, C.
+        channels: widths of the 3 x 3 convolutions.
+        embed: K, the width of the projected node and shared embeddings.
+    """
+
+    grid_rows: int
+    grid_cols: int
+    channels: Sequence[int] = (32, 32, 32)
+    embed: int = 16
+
+    @nn.compact
+    def __call__(self, graph: jraph.GraphsTuple, nodes: jax.Array, h: jax.Array,
+                 current: jax.Array,
+                 action_mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(R * C,) logits, row-major, and (2 channels[-1],) pooled features,
+        from the placement graph (nodes (Vp, F) features), node embeddings
+        (Vp, D), shared embedding h (E,), the node being placed () and the
+        action mask (R * C,)."""
+        r, c = self.grid_rows, self.grid_cols
+        x = graph.nodes
+        node_mask = jraph.get_node_padding_mask(graph)
+        placed = (x[:, _PLACED] > 0) & node_mask
+        lo, hi = node_boxes(x[:, _XY:_XY + 2], x[:, _WH:_WH + 2])
+        dense = lambda name: nn.Dense(self.embed, kernel_init=KERNEL_INIT,  # noqa: E731
+                                      name=name)
+        v = dense("node_project")(nodes)
+        cover = scatter_boxes(jnp.concatenate([v, jnp.ones_like(v[:, :1])], -1),
+                              lo, hi, placed, r, c, "cell")       # (R, C, K + 1)
+        where = scatter_boxes(v, lo, hi, placed, r, c, "box")       # (R, C, K)
+        send, recv = graph.senders, graph.receivers
+        other = jnp.where(send == current, recv, send)
+        wire = (((send == current) | (recv == current))
+                & jraph.get_edge_padding_mask(graph) & placed[other])
+        p = x[other, _XY:_XY + 2]
+        weight = graph.edges.reshape(send.shape[0], -1)[:, :1]
+        neighbours = scatter_boxes(weight, p, p, wire, r, c, "box")   # (R, C, 1)
+        cy = (jnp.arange(r, dtype=jnp.float32) + 0.5) / r
+        cx = (jnp.arange(c, dtype=jnp.float32) + 0.5) / c
+        coords = jnp.stack(jnp.broadcast_arrays(cx[None, :], cy[:, None]), -1)
+        g = jnp.broadcast_to(dense("shared_project")(h), (r, c, self.embed))
+        mask = action_mask.reshape(r, c, 1).astype(jnp.float32)
+        y = jnp.concatenate([cover, where, neighbours, mask, coords, g], -1)
+        for i, ch in enumerate(self.channels):
+            y = nn.relu(nn.Conv(ch, (3, 3), padding="SAME", kernel_init=KERNEL_INIT,
+                                name=f"conv_{i}")(y))
+        pooled = jnp.concatenate([y.mean((0, 1)), y.max((0, 1))])
+        y = nn.Conv(1, (1, 1), kernel_init=KERNEL_INIT, name="logits")(y)
+        return y[..., 0].reshape(-1), pooled
+
+
 class PolicyValue(nn.Module):
     """Actor-critic over one observation (vmap it for batches).
 
@@ -131,6 +210,16 @@ class PolicyValue(nn.Module):
         freeze_encoder: stop gradients at the encoder's output.
         edge_distance: edges carry the placement's |dx|, |dy| (as the reward
             predictor's option of that name; it must match to load its encoder).
+        head: "conv" (GridHead: grid-independent parameters, so the policy
+            places any grid) or "deconv" (Circuit Training's DeconvHead: its
+            parameters fix the grid).
+        conv_channels, conv_embed: GridHead's sizes.
+        encoder_input: "placement" (Circuit Training: the encoder reads the
+            current placement at every step) or "netlist" (the encoder reads
+            the netlist alone, every node unplaced, so its output is the same
+            at every step and batch entry and is computed once per call of a
+            vmapped or scanned policy; the placement reaches the policy
+            through the conv head's grid maps). "netlist" needs the conv head.
     """
 
     grid_rows: int
@@ -143,6 +232,10 @@ class PolicyValue(nn.Module):
     value_hidden: Sequence[int] = (64,)
     freeze_encoder: bool = False
     edge_distance: bool = False
+    head: str = "deconv"
+    conv_channels: Sequence[int] = (32, 32, 32)
+    conv_embed: int = 16
+    encoder_input: str = "placement"
 
     @classmethod
     def from_config(cls, cfg: PolicyConfig, grid_rows: int,
@@ -153,7 +246,18 @@ class PolicyValue(nn.Module):
                    deconv_channels=tuple(cfg.deconv_channels),
                    value_hidden=tuple(cfg.value_hidden),
                    freeze_encoder=cfg.freeze_encoder,
-                   edge_distance=cfg.edge_distance)
+                   edge_distance=cfg.edge_distance, head=cfg.head,
+                   conv_channels=tuple(cfg.conv_channels), conv_embed=cfg.conv_embed,
+                   encoder_input=cfg.encoder_input)
+
+    @property
+    def grid_free(self) -> bool:
+        """Whether the parameters fit every grid (the conv head)."""
+        return self.head == "conv"
+
+    def for_grid(self, grid_rows: int, grid_cols: int) -> PolicyValue:
+        """This network on another grid (same parameters; conv head only)."""
+        return self.clone(grid_rows=int(grid_rows), grid_cols=int(grid_cols))
 
     @nn.compact
     def __call__(self, graph: NetlistGraph, orient: jax.Array,
@@ -170,8 +274,19 @@ class PolicyValue(nn.Module):
             logits (R * C,) with illegal cells at MASKED_LOGIT, and value ().
         """
         g = placement_graph(graph, obs.xy, orient, obs.placed, self.edge_distance)
+        if self.encoder_input == "netlist":
+            if self.head != "conv":
+                raise ValueError("encoder_input='netlist' needs the conv head")
+            vp = graph.graph.nodes.shape[0]
+            g_enc = placement_graph(graph, jnp.zeros((vp, 2)), None,
+                                    jnp.zeros(vp, bool), self.edge_distance)
+        elif self.encoder_input == "placement":
+            g_enc = g
+        else:
+            raise ValueError(f"unknown encoder_input {self.encoder_input!r} "
+                             "(known: 'placement', 'netlist')")
         enc = EdgeCentricEncoder(self.hidden, self.num_layers, self.mlp_layers,
-                                 name="encoder")(g)
+                                 name="encoder")(g_enc)
         if self.freeze_encoder:
             enc = jax.lax.stop_gradient(enc)
         node_mask = jraph.get_node_padding_mask(g)
@@ -179,10 +294,20 @@ class PolicyValue(nn.Module):
         ctx = AttentionReadout(self.attention, name="attention")(
             query, enc.nodes, node_mask)
         h = jnp.concatenate([query, ctx, enc.readout()])
+        if self.head == "conv":
+            logits, pooled = GridHead(self.grid_rows, self.grid_cols,
+                                      tuple(self.conv_channels), self.conv_embed,
+                                      name="policy_head")(
+                g, enc.nodes, h, obs.current, obs.action_mask)
+            value_in = jnp.concatenate([h, pooled])
+        elif self.head == "deconv":
+            logits = DeconvHead(self.grid_rows, self.grid_cols,
+                                tuple(self.deconv_channels), name="policy_head")(h)
+            value_in = h
+        else:
+            raise ValueError(f"unknown policy head {self.head!r} (known: {HEADS})")
         value = MLP((*self.value_hidden, 1), activate_final=False,
-                    name="value_head")(h)[0]
-        logits = DeconvHead(self.grid_rows, self.grid_cols,
-                            tuple(self.deconv_channels), name="policy_head")(h)
+                    name="value_head")(value_in)[0]
         return masked_logits(logits, obs.action_mask), value
 
 
@@ -220,5 +345,6 @@ def with_encoder(params: Any, encoder_params: Any) -> Any:
     return {**params, "params": inner}
 
 
-__all__ = ["MASKED_LOGIT", "AttentionReadout", "DeconvHead", "PolicyValue",
+__all__ = ["HEADS", "MASKED_LOGIT", "AttentionReadout", "DeconvHead", "GridHead",
+           "PolicyValue",
            "masked_entropy", "masked_logits", "uncommitted", "with_encoder"]

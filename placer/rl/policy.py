@@ -76,7 +76,8 @@ def load_policy(path: str | os.PathLike | None = None,
         raise PlacerInputError(
             f"not a policy checkpoint (format {ckpt.meta.get('format')!r}, "
             f"expected {POLICY_FORMAT!r})", path)
-    cfg = PolicyConfig(**ckpt.meta["model"])
+    # Checkpoints written before the conv head existed hold deconv policies.
+    cfg = PolicyConfig(**{"head": "deconv", **ckpt.meta["model"]})
     net = PolicyValue.from_config(cfg, int(ckpt.meta["grid_rows"]),
                                   int(ckpt.meta["grid_cols"]))
     return Policy(net=net, params=uncommitted(ckpt.params), meta=ckpt.meta)
@@ -103,8 +104,24 @@ def _episodes_fn(spec: EnvSpec, net: PolicyValue, samples: int, greedy: bool):
     return jax.jit(episodes)
 
 
+def net_for_grid(policy: Policy, rows: int, cols: int) -> PolicyValue:
+    """The policy's network for an R x C grid: any grid for the conv head,
+    only its own for the deconv head.
+
+    Raises:
+        PlacerInputError: a deconv policy and another grid.
+    """
+    if policy.net.grid_free:
+        return policy.net.for_grid(rows, cols)
+    check_grid(policy, rows, cols)
+    return policy.net
+
+
 def check_grid(policy: Policy, rows: int, cols: int) -> None:
-    """Raises PlacerInputError unless the policy places on an R x C grid."""
+    """Raises PlacerInputError unless the policy places on an R x C grid (a
+    conv-head policy places on every grid)."""
+    if policy.net.grid_free:
+        return
     if (int(rows), int(cols)) != (policy.net.grid_rows, policy.net.grid_cols):
         raise PlacerInputError(
             f"the policy places on a {policy.net.grid_rows} x {policy.net.grid_cols} "
@@ -120,7 +137,8 @@ def best_episode(env, env_params, netlist: Netlist, policy: Policy,
     Args:
         env, env_params: the environment of ``netlist`` (make_env).
         netlist: the design (for its graph).
-        policy: from load_policy; its grid must be the environment's.
+        policy: from load_policy; a deconv-head policy's grid must be the
+            environment's.
         samples: N sampled episodes (0: none).
         greedy: also run the greedy (argmax) episode.
         seed: seed of the sampling.
@@ -133,11 +151,11 @@ def best_episode(env, env_params, netlist: Netlist, policy: Policy,
         PlacerInputError: another grid, no episode asked for, or every episode
             ran out of legal cells.
     """
-    check_grid(policy, env.spec.grid_rows, env.spec.grid_cols)
+    net = net_for_grid(policy, env.spec.grid_rows, env.spec.grid_cols)
     if samples < 0 or (samples == 0 and not greedy):
         raise PlacerInputError("the rl method needs samples > 0 or greedy=True")
     problem = ppo.Problem(env_params, netlist_graph(netlist))
-    run = _episodes_fn(env.spec, policy.net, int(samples), bool(greedy))
+    run = _episodes_fn(env.spec, net, int(samples), bool(greedy))
     out = jax.device_get(run(policy.params, problem, jax.random.PRNGKey(seed)))
     ok = ~np.asarray(out["infeasible"])
     if not ok.any():
@@ -155,7 +173,8 @@ def place_rl(netlist: Netlist, policy: Policy | str | os.PathLike | None = None,
     episodes; soft macros by Circuit Training's force-directed schedule).
 
     Args:
-        netlist: the design; its grid must be the policy's.
+        netlist: the design (any grid for a conv-head policy; a deconv-head
+            policy's own grid otherwise).
         policy: a Policy, a checkpoint path, or None (the shipped policy).
         samples, greedy, seed: see best_episode.
         refine: run coordinate-descent refinement afterwards.
@@ -167,4 +186,4 @@ def place_rl(netlist: Netlist, policy: Policy | str | os.PathLike | None = None,
 
 
 __all__ = ["DEFAULT_POLICY", "POLICY_FORMAT", "Policy", "best_episode", "check_grid",
-           "load_policy", "place_rl"]
+           "load_policy", "net_for_grid", "place_rl"]

@@ -9,7 +9,16 @@ the newest one: a killed run continues the same run, bit for bit.
 
 The policy can start from scratch, from the encoder of a reward-model
 checkpoint (``encoder_checkpoint``), or from a policy checkpoint
-(``init_checkpoint``: fine-tuning on a new netlist with the same grid).
+(``init_checkpoint``: fine-tuning on a new netlist; any grid for the conv
+head, the same grid for the deconv head).
+
+Several netlists train one policy (Circuit Training's multi-netlist
+pretraining): the updates take them in turn, one netlist per update (its
+own compiled update when its padded shapes or grid differ; netlists padded
+alike share one), with running reward statistics kept per netlist, since the
+cost levels of two designs have nothing to do with each other. The
+parameters and the optimizer state are shared; this needs the conv head
+unless every netlist has the same grid.
 
 Output folder:
     checkpoints/   training checkpoints
@@ -53,13 +62,17 @@ class Session:
     evaluate: object    # jitted (params, Problem) -> terminal dict
 
 
-def policy_meta(cfg: TrainRLConfig, netlist: Netlist, **extra) -> dict:
-    """The JSON metadata a policy checkpoint carries."""
-    s = netlist.settings
+def policy_meta(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
+                **extra) -> dict:
+    """The JSON metadata a policy checkpoint carries (the grid is the first
+    netlist's; ``netlists`` names all of them)."""
+    netlists = netlist if isinstance(netlist, list) else [netlist]
+    s = netlists[0].settings
     return {"format": POLICY_FORMAT, "model": dataclasses.asdict(cfg.model),
             "grid_rows": int(s.grid_rows), "grid_cols": int(s.grid_cols),
-            "netlist": netlist.name, "ppo": dataclasses.asdict(cfg.ppo),
-            "fd_steps": list(cfg.fd_steps), **extra}
+            "netlist": netlists[0].name, "netlists": [n.name for n in netlists],
+            "ppo": dataclasses.asdict(cfg.ppo), "fd_steps": list(cfg.fd_steps),
+            **extra}
 
 
 def build_session(cfg: TrainRLConfig, netlist: Netlist) -> Session:
@@ -104,24 +117,48 @@ def initial_params(cfg: TrainRLConfig, session: Session, key: jax.Array):
     return params
 
 
-def _train_target(ts: ppo.TrainState) -> dict:
+def _train_target(ts: ppo.TrainState, stats: list[ppo.RewardStats]) -> dict:
+    """What a checkpoint stores besides the parameters; ``stats`` are the
+    reward statistics of each netlist, stacked to (K,) arrays."""
+    stacked = jax.tree.map(lambda *x: np.stack([np.asarray(a) for a in x]), *stats)
     return {"opt_state": ts.opt_state, "key": ts.key, "step": ts.step,
-            "reward_stats": {"mean": ts.reward_stats.mean, "var": ts.reward_stats.var,
-                             "count": ts.reward_stats.count}}
+            "reward_stats": {"mean": stacked.mean, "var": stacked.var,
+                             "count": stacked.count}}
 
 
-def _from_train(params, train: dict) -> ppo.TrainState:
+def _from_train(params, train: dict) -> tuple[ppo.TrainState, list[ppo.RewardStats]]:
     params, train = uncommitted((params, train))
     rs = train["reward_stats"]
-    return ppo.TrainState(params=params, opt_state=train["opt_state"],
-                          key=train["key"], step=train["step"],
-                          reward_stats=ppo.RewardStats(mean=rs["mean"], var=rs["var"],
-                                                       count=rs["count"]))
+    stats = [ppo.RewardStats(mean=rs["mean"][i], var=rs["var"][i],
+                             count=rs["count"][i])
+             for i in range(rs["mean"].shape[0])]
+    ts = ppo.TrainState(params=params, opt_state=train["opt_state"],
+                        key=train["key"], step=train["step"], reward_stats=stats[0])
+    return ts, stats
 
 
-def train(cfg: TrainRLConfig, netlist: Netlist,
+def _evaluate(session: Session, params) -> dict:
+    out = jax.device_get(session.evaluate(params, session.problem))
+    return {"reward": float(out["reward"]), "proxy": float(out["proxy"]),
+            "wirelength": float(out["wirelength"]), "density": float(out["density"]),
+            "congestion": float(out["congestion"]),
+            "infeasible": bool(out["infeasible"])}
+
+
+def _mean_eval(evals: list[dict]) -> dict:
+    """One netlist's evaluation as it is; several: their means (and the
+    count of infeasible episodes)."""
+    if len(evals) == 1:
+        return evals[0]
+    out = {k: float(np.mean([e[k] for e in evals])) for k in evals[0]
+           if k != "infeasible"}
+    out["infeasible"] = int(sum(e["infeasible"] for e in evals))
+    return out
+
+
+def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
           log=print) -> tuple[dict, ppo.TrainState]:
-    """Trains a policy on ``netlist`` as ``cfg`` says.
+    """Trains a policy on ``netlist`` (or on several, in turn) as ``cfg`` says.
 
     Returns:
         The JSON summary (also written to summary.json) and the final
@@ -135,20 +172,30 @@ def train(cfg: TrainRLConfig, netlist: Netlist,
 
     if cfg.updates < 1 or cfg.eval_every < 1 or cfg.checkpoint_every < 1:
         raise PlacerInputError("updates, eval_every and checkpoint_every must be >= 1")
+    netlists = netlist if isinstance(netlist, list) else [netlist]
+    if not netlists:
+        raise PlacerInputError("no netlist to train on")
     t_start = time.perf_counter()
     out_dir = os.path.abspath(cfg.output_dir)
     os.makedirs(out_dir, exist_ok=True)
-    session = build_session(cfg, netlist)
+    sessions = [build_session(cfg, nl) for nl in netlists]
+    grids = {(se.net.grid_rows, se.net.grid_cols) for se in sessions}
+    if len(grids) > 1 and not sessions[0].net.grid_free:
+        raise PlacerInputError(
+            "netlists with different grids train one policy only with the conv "
+            "head (model.head=conv)")
     key = jax.random.PRNGKey(cfg.seed)
     k_init, k_state = jax.random.split(key)
-    params = initial_params(cfg, session, k_init)
-    ts = ppo.init_train_state(session.env, session.net, session.problem, k_state,
-                              session.optimizer, params=params)
-    meta = policy_meta(cfg, netlist)
+    params = initial_params(cfg, sessions[0], k_init)
+    ts = ppo.init_train_state(sessions[0].env, sessions[0].net, sessions[0].problem,
+                              k_state, sessions[0].optimizer, params=params)
+    stats = [ts.reward_stats] * len(sessions)
+    meta = policy_meta(cfg, netlists)
     store = CheckpointStore(os.path.join(out_dir, "checkpoints"), cfg.keep_checkpoints)
     if cfg.resume and store.latest_step() is not None:
-        ck = store.restore(train_target=_train_target(ts), params_target=ts.params)
-        ts = _from_train(ck.params, ck.train)
+        ck = store.restore(train_target=_train_target(ts, stats),
+                           params_target=ts.params)
+        ts, stats = _from_train(ck.params, ck.train)
         log(f"resumed from update {int(ts.step)}")
     step = int(ts.step)
     logger = _Logger(out_dir)
@@ -161,27 +208,33 @@ def train(cfg: TrainRLConfig, netlist: Netlist,
     last: dict = {}
     try:
         while step < cfg.updates:
-            ts, m = session.update(ts, session.problem)
+            i = step % len(sessions)
+            ts = ts.replace(reward_stats=stats[i])
+            ts, m = sessions[i].update(ts, sessions[i].problem)
+            stats[i] = ts.reward_stats
             step += 1
             last = {k: float(v) for k, v in jax.device_get(m).items()}
-            logger.scalars(step, last, "train")
+            logger.scalars(step, last, "train" if len(sessions) == 1
+                           else f"train/{netlists[i].name}")
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(reward=f"{last['episode_reward']:.4f}")
             if step % cfg.eval_every == 0 or step == cfg.updates:
-                out = jax.device_get(session.evaluate(ts.params, session.problem))
-                ev = {"reward": float(out["reward"]), "proxy": float(out["proxy"]),
-                      "wirelength": float(out["wirelength"]),
-                      "density": float(out["density"]),
-                      "congestion": float(out["congestion"]),
-                      "infeasible": bool(out["infeasible"])}
+                evals = [_evaluate(se, ts.params) for se in sessions]
+                ev = _mean_eval(evals)
                 logger.scalars(step, ev, "greedy")
-                logger.record(step, {"train": last, "greedy": ev,
-                                     "seconds": time.perf_counter() - t_start})
+                record = {"train": last, "greedy": ev,
+                          "seconds": time.perf_counter() - t_start}
+                if len(sessions) > 1:
+                    record["netlists"] = {nl.name: e for nl, e in
+                                          zip(netlists, evals, strict=True)}
+                    for nl, e in zip(netlists, evals, strict=True):
+                        logger.scalars(step, e, f"greedy/{nl.name}")
+                logger.record(step, record)
                 if ev["reward"] > best["reward"]:
                     best = {**ev, "update": step}
             if step % cfg.checkpoint_every == 0 or step == cfg.updates:
-                store.save(step, ts.params, meta, _train_target(ts))
+                store.save(step, ts.params, meta, _train_target(ts, stats))
     finally:
         if bar is not None:
             bar.close()

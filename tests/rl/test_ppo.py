@@ -155,7 +155,7 @@ def test_policy_value__frozen_encoder_gets_no_gradient():
 
     g = jax.jit(jax.grad(f))(params, problem, obs)["params"]
     assert all(float(jnp.abs(x).max()) == 0.0 for x in jax.tree.leaves(g["encoder"]))
-    assert float(jnp.abs(g["policy_head"]["project"]["kernel"]).max()) > 0.0
+    assert float(jnp.abs(g["policy_head"]["logits"]["kernel"]).max()) > 0.0
 
 
 def _probe_update():

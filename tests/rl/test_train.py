@@ -18,10 +18,10 @@ from tests.rl.probe import BEST_CELL, PROBE_CFG, SMALL, probe_netlist
 
 
 def _cfg(out, **kw):
+    kw = {"model": SMALL, **kw}
     return TrainRLConfig(
         netlist="probe", output_dir=str(out), updates=4, eval_every=2,
-        checkpoint_every=2, fd_steps=(1, 1, 1), progress=False, model=SMALL,
-        ppo=PROBE_CFG, **kw)
+        checkpoint_every=2, fd_steps=(1, 1, 1), progress=False, ppo=PROBE_CFG, **kw)
 
 
 def _leaves(tree):
@@ -69,13 +69,26 @@ def test_place_rl__returns_legal_placement(tmp_path):
     assert np.array_equal(out.node_xy[0], nl.node_xy[0])
 
 
-def test_place_rl__rejects_other_grid_and_no_episodes(tmp_path):
-    """A netlist on another grid, or no episode asked for, is bad input."""
+def test_place_rl__deconv_rejects_other_grid_and_no_episodes(tmp_path):
+    """For a deconv-head policy a netlist on another grid is bad input (at
+    placement and at fine-tuning); so is asking for no episode."""
+    from placer.rl.train import build_session, initial_params
+
     nl = probe_netlist()
-    train(dataclasses.replace(_cfg(tmp_path), updates=1), nl, log=lambda m: None)
+    deconv = dataclasses.replace(SMALL, head="deconv")
+    train(dataclasses.replace(_cfg(tmp_path), updates=1, model=deconv), nl,
+          log=lambda m: None)
     policy = load_policy(tmp_path / "policy")
-    with pytest.raises(PlacerInputError):
+    with pytest.raises(PlacerInputError, match="4 x 2"):
         place_rl(nl.with_settings(grid_cols=2), policy)
+    with pytest.raises(PlacerInputError, match="2 x 2"):
+        cfg = _cfg(tmp_path / "x", init_checkpoint=str(tmp_path), model=deconv)
+        initial_params(cfg, build_session(cfg, nl.with_settings(grid_rows=2,
+                                                                grid_cols=2)),
+                       jax.random.PRNGKey(0))
+    with pytest.raises(PlacerInputError, match="conv head"):
+        train(dataclasses.replace(_cfg(tmp_path / "y"), model=deconv),
+              [nl, nl.with_settings(grid_cols=2)], log=lambda m: None)
     with pytest.raises(PlacerInputError):
         place_rl(nl, policy, samples=0, greedy=False)
     with pytest.raises(PlacerInputError, match="unknown option"):
@@ -126,8 +139,42 @@ def test_initial_params__pretrained_encoder_and_fine_tuning(tmp_path):
                            session, jax.random.PRNGKey(5))
     for a, b in zip(_leaves(tuned), _leaves(done.params), strict=True):
         np.testing.assert_array_equal(a, b)
-    with pytest.raises(PlacerInputError, match="2 x 2"):
-        initial_params(_cfg(tmp_path / "x", init_checkpoint=str(tmp_path / "run")),
-                       build_session(_cfg(tmp_path / "x"),
-                                     nl.with_settings(grid_rows=2, grid_cols=2)),
-                       key)
+    # the conv head's parameters fit any grid: fine-tuning on a 2 x 2 grid
+    other = initial_params(_cfg(tmp_path / "x", init_checkpoint=str(tmp_path / "run")),
+                           build_session(_cfg(tmp_path / "x"),
+                                         nl.with_settings(grid_rows=2, grid_cols=2)),
+                           key)
+    for a, b in zip(_leaves(other), _leaves(done.params), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_conv_policy__places_another_grid(tmp_path):
+    """A conv-head policy trained on the 4 x 4 probe places the same design on
+    a 3 x 5 grid legally, on that grid's cell centres."""
+    nl = probe_netlist()
+    train(dataclasses.replace(_cfg(tmp_path), updates=1), nl, log=lambda m: None)
+    other = nl.with_settings(grid_rows=3, grid_cols=5)
+    out = place_rl(other, load_policy(tmp_path), samples=2)
+    assert check_legality(out) == []
+    x, y = out.node_xy[1]
+    gw, gh = 4 / 5, 4 / 3                     # a 4 x 4 canvas on 3 rows x 5 cols
+    col, row = round(x / gw - 0.5), round(y / gh - 0.5)
+    assert np.isclose(x, (col + 0.5) * gw) and np.isclose(y, (row + 0.5) * gh)
+
+
+def test_train__several_netlists_in_turn_and_resume(tmp_path):
+    """Two designs (4 x 4 and 3 x 5 grids) train one policy in turn, each with
+    its own reward statistics; the greedy evaluation is logged per design;
+    a run stopped at 2 updates and resumed equals 4 straight updates."""
+    a = probe_netlist()
+    b = dataclasses.replace(a.with_settings(grid_rows=3, grid_cols=5), name="probe_b")
+    _, straight = train(_cfg(tmp_path / "s"), [a, b], log=lambda m: None)
+    train(dataclasses.replace(_cfg(tmp_path / "r"), updates=2), [a, b],
+          log=lambda m: None)
+    _, resumed = train(_cfg(tmp_path / "r"), [a, b], log=lambda m: None)
+    for x, y in zip(_leaves(straight), _leaves(resumed), strict=True):
+        np.testing.assert_array_equal(x, y)
+    last = json.loads((tmp_path / "s" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert set(last["netlists"]) == {"tiny", "probe_b"}
+    meta = load_policy(tmp_path / "s").meta
+    assert meta["netlists"] == ["tiny", "probe_b"]
