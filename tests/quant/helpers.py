@@ -35,3 +35,11 @@ def small_policy(seed: int = 0) -> Policy:
             "grid_rows": nl.settings.grid_rows, "grid_cols": nl.settings.grid_cols,
             "netlist": nl.name}
     return Policy(net=net, params=jax.device_get(p), meta=meta)
+
+
+@functools.lru_cache(maxsize=4)
+def msqe_policy(bits: int = 6, per_channel: bool = False):
+    """small_policy quantized by MSQE (shared: each calibration compiles)."""
+    from placer.quant import quantize
+
+    return quantize(small_policy(), bits=bits, method="msqe", per_channel=per_channel)
