@@ -78,7 +78,10 @@ def proxy_of(nl, policy, samples: int) -> tuple[float, float]:
 def run_design(netlist, plc, policy_dir, args) -> list[dict]:
     pol = placer.load_policy(policy_dir)
     nl = load_on_grid(netlist, plc, pol)
-    log = (lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+
+    def log(m: str) -> None:
+        print(f"  {m}", file=sys.stderr, flush=True)
+
     float_proxy, float_s = proxy_of(nl, pol, args.samples)
     states = record_states(pol, nl, samples=args.eval_episodes, seed=EVAL_SEED)
     float_logits = policy_logits(pol.net, pol.params, states)
