@@ -10,6 +10,7 @@ Public API (names are stable):
     Netlist, Settings                            -- the design model
     load_reward_model                            -- the pretrained GNN cost predictor
     load_policy                                  -- a trained PPO placement policy
+    quantize                                     -- its power-of-two quantized copy
     PlacerInputError                             -- the one error for bad input
 """
 
@@ -21,6 +22,7 @@ from placer.gridding import choose_grid
 from placer.legality import check_legality
 from placer.netlist.io import load_netlist, save_netlist, save_placement
 from placer.netlist.model import Netlist, Settings
+from placer.quant.api import quantize
 from placer.reward_model.model import load_reward_model
 from placer.rl.policy import load_policy
 from placer.stdcell.force_directed import place_soft_macros
@@ -40,6 +42,7 @@ __all__ = [
     "place",
     "place_soft_macros",
     "proxy_cost",
+    "quantize",
     "save_netlist",
     "save_placement",
 ]

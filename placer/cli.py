@@ -25,6 +25,7 @@ from placer.config import (
     EvaluateConfig,
     PlaceConfig,
     PretrainConfig,
+    QuantizeConfig,
     TrainRLConfig,
 )
 from placer.cost.proxy import proxy_cost
@@ -67,6 +68,7 @@ def register_configs() -> None:
     cs.store(name="base_dataset", node=_schema(DatasetConfig))
     cs.store(name="base_pretrain", node=_schema(PretrainConfig))
     cs.store(name="base_train_rl", node=_schema(TrainRLConfig))
+    cs.store(name="base_quantize", node=_schema(QuantizeConfig))
 
 
 register_configs()
@@ -74,6 +76,17 @@ register_configs()
 
 def _path(p: str | None) -> str | None:
     return None if p is None else to_absolute_path(os.path.expanduser(p))
+
+
+def _output_dir(p: str) -> str:
+    """The absolute output folder ``p``, created if missing."""
+    out_dir = _path(p)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise PlacerInputError(f"cannot create the output folder: {e.strerror or e}",
+                               out_dir) from None
+    return out_dir
 
 
 def _write_json(result: dict, path: str) -> None:
@@ -142,12 +155,7 @@ def run_place(cfg: PlaceConfig) -> dict:
     seconds = time.perf_counter() - t0
     cost = proxy_cost(out, cfg.weights)
     violations = check_legality(out)
-    out_dir = _path(cfg.output_dir)
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as e:
-        raise PlacerInputError(f"cannot create the output folder: {e.strerror or e}",
-                               out_dir) from None
+    out_dir = _output_dir(cfg.output_dir)
     stem = cfg.name or f"{nl.name}_{cfg.method}{'_refined' if cfg.refine else ''}"
     base = os.path.join(out_dir, stem)
     from placer.netlist.io import save_placement
@@ -191,12 +199,7 @@ def run_cluster(cfg: ClusterConfig) -> dict:
                   area_scale=cfg.area_scale)
     if overrides:
         out = out.with_settings(**overrides)
-    out_dir = _path(cfg.output_dir)
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as e:
-        raise PlacerInputError(f"cannot create the output folder: {e.strerror or e}",
-                               out_dir) from None
+    out_dir = _output_dir(cfg.output_dir)
     base = os.path.join(out_dir, cfg.name or f"{flat.name}_clustered")
     save_netlist(out, base + ".pb.txt")
     save_placement(out, base + ".plc",
@@ -370,6 +373,45 @@ def cluster(dict_cfg: DictConfig) -> None:
     _run_command(
         dict_cfg, "placer-cluster netlist=<flat.pb.txt|.aux> [plc=<header.plc>] "
         "[num_clusters=800] [output_dir=placer_out]", run=run_cluster)
+
+
+def run_quantize(cfg: QuantizeConfig) -> dict:
+    """Quantizes the policy and writes <output_dir>/policy and summary.json;
+    returns the JSON summary."""
+    import numpy as np
+
+    from placer.quant.api import quantize, save_quantized
+
+    nl = None
+    if cfg.netlist is not None:
+        nl = load_netlist(_path(cfg.netlist), _path(cfg.placement),
+                          **cfg.settings.as_kwargs())
+    q = quantize(_path(cfg.policy), bits=cfg.bits, method=cfg.method,
+                 per_channel=cfg.per_channel, netlist=nl, steps=cfg.steps,
+                 samples=cfg.samples, batch_size=cfg.batch_size,
+                 learning_rate=cfg.learning_rate, threshold_lr=cfg.threshold_lr,
+                 freeze_after=cfg.freeze_after, seed=cfg.seed,
+                 log=lambda m: print(m, file=sys.stderr, flush=True))
+    out_dir = _output_dir(cfg.output_dir)
+    policy_dir = save_quantized(q, os.path.join(out_dir, "policy"))
+    info = q.meta["quantization"]
+    result = {"policy": cfg.policy, "bits": q.bits, "method": q.method,
+              "per_channel": q.per_channel, "kernels": len(q.codes),
+              "exponents": {p: np.asarray(e).tolist() for p, e in q.exponents.items()},
+              "finetune": info.get("finetune"), "output": policy_dir,
+              "json": os.path.join(out_dir, "summary.json")}
+    _write_json(result, result["json"])
+    return result
+
+
+@hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="quantize")
+def quantize(dict_cfg: DictConfig) -> None:
+    """``placer-quantize``: writes a power-of-two quantized copy of a policy
+    (integer codes + exponents) that placer-place method=rl accepts."""
+    _run_command(
+        dict_cfg, "placer-quantize policy=<dir> [bits=8] [method=msqe|gradient] "
+        "[netlist=<file> placement=<file.plc>] [output_dir=quant_out]",
+        required="policy", run=run_quantize)
 
 
 if __name__ == "__main__":

@@ -462,3 +462,45 @@ class ClusterConfig:
     output_dir: str = "placer_out"
     name: Optional[str] = None
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+
+
+@dataclass(frozen=True)
+class QuantizeConfig:
+    """``placer-quantize``: a hardware-friendly quantized copy of a policy.
+
+    Attributes:
+        policy: the float policy checkpoint (placer-train's output_dir or its
+            policy/ folder).
+        bits: bit width, 2..8 (codes in [-(2^(b-1) - 1), 2^(b-1) - 1]).
+        method: "msqe" (least mean squared error power-of-two exponents) or
+            "gradient" (learned log2 thresholds, TQT, with fine-tuning).
+        per_channel: one exponent per output channel instead of per tensor.
+        netlist: a design on the policy's grid whose states the fine-tuning
+            records (needed by "gradient", and by "msqe" with steps > 0).
+        placement: its .plc (canvas and grid settings).
+        steps: fine-tuning steps; None: 300 for gradient, 0 for msqe.
+        samples: sampled episodes recorded (plus the greedy one).
+        batch_size: states per fine-tuning step.
+        learning_rate: Adam's step size for the weights.
+        threshold_lr: step size of the normalised threshold updates.
+        freeze_after: exponent flips that freeze a threshold (0: never).
+        seed: seed of the recording and the minibatches.
+        output_dir: where policy/ (the quantized checkpoint) and summary.json go.
+        settings: settings that override those of the netlist's files.
+    """
+
+    policy: str = "???"
+    bits: int = 8
+    method: str = "msqe"
+    per_channel: bool = False
+    netlist: Optional[str] = None
+    placement: Optional[str] = None
+    steps: Optional[int] = None
+    samples: int = 8
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    threshold_lr: float = 0.01
+    freeze_after: int = 4
+    seed: int = 0
+    output_dir: str = "quant_out"
+    settings: SettingsOverrides = field(default_factory=SettingsOverrides)

@@ -29,6 +29,8 @@ from placer.rl import ppo
 from placer.rl.networks import PolicyValue, uncommitted
 
 POLICY_FORMAT = "placer-policy/1"
+# A quantized policy (placer.quant.api: integer codes + power-of-two exponents).
+QUANT_FORMAT = "placer-policy-quant/1"
 # The policy shipped with the package (see load_policy).
 DEFAULT_POLICY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoint")
 
@@ -50,7 +52,8 @@ class Policy:
 
 def load_policy(path: str | os.PathLike | None = None,
                 step: int | None = None) -> Policy:
-    """Loads a policy written by placer-train.
+    """Loads a policy written by placer-train (or a quantized one written by
+    placer-quantize / placer.quant.save_quantized: a QuantizedPolicy).
 
     Args:
         path: its ``<output_dir>/policy`` or ``<output_dir>/checkpoints``
@@ -72,14 +75,19 @@ def load_policy(path: str | os.PathLike | None = None,
     if os.path.isdir(os.path.join(path, "policy")):
         path = os.path.join(path, "policy")
     ckpt = restore_checkpoint(path, step)
-    if ckpt.meta.get("format") != POLICY_FORMAT:
+    fmt = ckpt.meta.get("format")
+    if fmt not in (POLICY_FORMAT, QUANT_FORMAT):
         raise PlacerInputError(
-            f"not a policy checkpoint (format {ckpt.meta.get('format')!r}, "
-            f"expected {POLICY_FORMAT!r})", path)
+            f"not a policy checkpoint (format {fmt!r}, expected {POLICY_FORMAT!r} "
+            f"or {QUANT_FORMAT!r})", path)
     # Checkpoints written before the conv head existed hold deconv policies.
     cfg = PolicyConfig(**{"head": "deconv", **ckpt.meta["model"]})
     net = PolicyValue.from_config(cfg, int(ckpt.meta["grid_rows"]),
                                   int(ckpt.meta["grid_cols"]))
+    if fmt == QUANT_FORMAT:
+        from placer.quant.api import from_checkpoint
+
+        return from_checkpoint(ckpt, path, net)
     return Policy(net=net, params=uncommitted(ckpt.params), meta=ckpt.meta)
 
 
