@@ -30,6 +30,7 @@ import numpy as np
 import optax
 
 from placer.env.env import Observation, make_env
+from placer.errors import PlacerInputError
 from placer.models.graph import netlist_graph
 from placer.netlist.model import Netlist
 from placer.quant import params as qparams
