@@ -146,6 +146,16 @@ class RewardModelConfig:
         head_hidden: hidden widths of each of the three heads.
         edge_distance: edge features hold the placement's |dx| and |dy| of
             each connected pair besides the net weight (CT: weight only).
+        spatial: add the spatial readout (SpatialReadout): node and edge
+            embeddings scattered onto the design's grid, a small CNN, and a
+            top-k pooling of per-cell scores like the density and congestion
+            costs' own; the heads read it besides the graph readout.
+        spatial_grid: (rows, cols), the largest grid the spatial readout
+            takes (maps are padded to it; a larger design is an input error).
+        map_channels: learned channels of the node map and of the edge map.
+        cnn_channels: widths of the 3 x 3 convolutions over the maps.
+        cell_scores: per-cell score channels pooled for density and for
+            congestion.
     """
 
     hidden: int = 32
@@ -153,9 +163,15 @@ class RewardModelConfig:
     mlp_layers: int = 1
     head_hidden: tuple[int, ...] = (64, 32)
     edge_distance: bool = True
+    spatial: bool = False
+    spatial_grid: tuple[int, int] = (48, 64)
+    map_channels: int = 8
+    cnn_channels: tuple[int, ...] = (16, 16, 16)
+    cell_scores: int = 4
 
     def __post_init__(self):
-        object.__setattr__(self, "head_hidden", tuple(self.head_hidden))
+        for name in ("head_hidden", "spatial_grid", "cnn_channels"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 @dataclass(frozen=True)

@@ -96,5 +96,29 @@ def edge_boxes(xy: jax.Array, senders: jax.Array,
     return jnp.minimum(a, b), jnp.maximum(a, b)
 
 
-__all__ = ["box_weights", "edge_boxes", "interval_overlap", "node_boxes",
-           "scatter_boxes"]
+def masked_top_k_mean(values: jax.Array, valid: jax.Array, k: jax.Array,
+                      k_max: int) -> jax.Array:
+    """(D,) mean of the ``k`` largest entries of each column of ``values``
+    among the rows where ``valid`` is true.
+
+    The cost's ``top_fraction_mean`` on a map padded to a fixed size: ``k``
+    may be traced (one per netlist, from its own grid), ``k_max`` is static
+    and bounds it. Padding rows never count, provided ``k`` is at most the
+    number of valid rows.
+
+    Args:
+        values: (N, D) per-cell values (D channels).
+        valid: (N,) bool, the real cells.
+        k: () int, how many to average (clamped to [1, k_max]).
+        k_max: static, at most N.
+    """
+    low = jnp.finfo(values.dtype).min
+    v = jnp.where(valid[:, None], values, low).T                     # (D, N)
+    top = jax.lax.top_k(v, k_max)[0]                                 # (D, k_max)
+    k = jnp.clip(k, 1, k_max)
+    take = jnp.arange(k_max) < k
+    return jnp.sum(jnp.where(take, top, 0.0), axis=-1) / k.astype(values.dtype)
+
+
+__all__ = ["box_weights", "edge_boxes", "interval_overlap", "masked_top_k_mean",
+           "node_boxes", "scatter_boxes"]

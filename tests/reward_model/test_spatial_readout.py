@@ -1,0 +1,155 @@
+"""The reward predictor's spatial readout: top-k pooling, its maps, and the
+invariances of the predictions (node order, graph padding, map padding)."""
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import placer
+from placer.cost.arrays import cost_arrays
+from placer.cost.density import density_map
+from placer.models import GraphSpec, netlist_graph
+from placer.models.graph import NetlistGraph
+from placer.models.spatial import masked_top_k_mean
+from placer.reward_model.model import RewardPredictor, batch_apply, init_params
+
+ROOT = Path(__file__).resolve().parents[2]
+GRID = (36, 40)   # holds synth_small (10 x 10) and design_2 (32 x 20)
+
+
+def _load(name):
+    d = ROOT / "netlists" / name
+    return placer.load_netlist(d / "netlist.pb.txt", d / "initial.plc")
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return _load("synth_small")
+
+
+def _model(**kw):
+    return RewardPredictor(hidden=8, num_layers=1, head_hidden=(8,), edge_distance=True,
+                           spatial=True, spatial_grid=kw.pop("grid", GRID),
+                           map_channels=4, cnn_channels=(8, 8), cell_scores=2, **kw)
+
+
+def test_masked_top_k_mean__known_answer():
+    """Column 0: values 5, 1, 4, 2 on real cells, 9 on a padding cell; k = 2,
+    k_max = 3: the top two real values are 5 and 4, mean (5 + 4) / 2 = 4.5
+    (the padding 9 never counts). Column 1: 0, 3, 3, -1 (padding 7): 3 and 3,
+    mean 3. With k = 3 (traced): (5 + 4 + 2) / 3 = 11 / 3 and (3 + 3 + 0) / 3 = 2."""
+    values = jnp.array([[5.0, 0.0], [1.0, 3.0], [4.0, 3.0], [2.0, -1.0], [9.0, 7.0]])
+    valid = jnp.array([True, True, True, True, False])
+    np.testing.assert_allclose(masked_top_k_mean(values, valid, jnp.int32(2), 3),
+                               [4.5, 3.0], rtol=1e-6)
+    f = jax.jit(lambda k: masked_top_k_mean(values, valid, k, 3))
+    np.testing.assert_allclose(f(jnp.int32(3)), [11 / 3, 2.0], rtol=1e-6)
+    # and the gradient reaches the chosen real cells only
+    g = jax.grad(lambda v: masked_top_k_mean(v, valid, jnp.int32(2), 3).sum())(values)
+    np.testing.assert_allclose(g[:, 0], [0.5, 0, 0.5, 0, 0])
+
+
+def test_spatial_maps__coverage_channels_are_the_density_map(synth):
+    """The hard + soft coverage channels equal the cost's density map on the
+    design's grid, and every map is zero outside it."""
+    model = _model()
+    g = netlist_graph(synth)
+    params = init_params(model, jax.random.PRNGKey(0), g)
+    _, state = model.apply(params, g, synth.node_xy, synth.node_orient,
+                           mutable=["intermediates"])
+    maps = np.asarray(state["intermediates"]["spatial"]["maps"][0])
+    r, c = synth.settings.grid_rows, synth.settings.grid_cols
+    ch = model.map_channels
+    arrays = cost_arrays(synth)
+    pad = arrays.node_is_macro.shape[0] - synth.num_nodes
+    want = density_map(arrays, jnp.asarray(np.pad(synth.node_xy, ((0, pad), (0, 0)))),
+                       jnp.asarray(np.pad(synth.node_orient, (0, pad))))
+    np.testing.assert_allclose(maps[:r, :c, ch] + maps[:r, :c, ch + 1], want,
+                               atol=1e-5)
+    assert np.abs(maps[r:]).sum() == 0 and np.abs(maps[:, c:]).sum() == 0
+    np.testing.assert_array_equal(maps[..., -1], np.pad(np.ones((r, c)),
+                                                        ((0, GRID[0] - r),
+                                                         (0, GRID[1] - c))))
+
+
+def test_spatial_predictor__node_permutation_invariant(synth):
+    """Relabelling the nodes (and listing the edges in another order) leaves
+    the predictions unchanged."""
+    ng = netlist_graph(synth)
+    g = ng.graph
+    v, vp = synth.num_nodes, g.nodes.shape[0]
+    rng = np.random.default_rng(0)
+    perm = np.concatenate([rng.permutation(v), np.arange(v, vp)])   # new -> old
+    inv = np.argsort(perm)
+    e = int(g.n_edge[0])
+    ep = np.concatenate([rng.permutation(e), np.arange(e, g.edges.shape[0])])
+    s, r = inv[g.senders[ep]], inv[g.receivers[ep]]
+    g2 = g._replace(nodes=g.nodes[perm], edges=g.edges[ep],
+                    senders=np.minimum(s, r).astype(np.int32),
+                    receivers=np.maximum(s, r).astype(np.int32))
+    ng2 = NetlistGraph(graph=g2, canvas=ng.canvas)
+    model = _model()
+    params = init_params(model, jax.random.PRNGKey(1), ng)
+    xy = np.pad(synth.node_xy, ((0, vp - v), (0, 0)))
+    orient = np.pad(synth.node_orient, (0, vp - v))
+    p1 = model.apply(params, ng, xy, orient)
+    p2 = model.apply(params, ng2, xy[perm], orient[perm])
+    np.testing.assert_allclose(p2, p1, rtol=1e-4, atol=1e-5)
+
+
+def test_spatial_predictor__graph_and_map_padding_change_nothing(synth):
+    """A larger GraphSpec, or a larger padded map, gives the same predictions."""
+    small = netlist_graph(synth)
+    big = netlist_graph(synth, GraphSpec(small.graph.nodes.shape[0] + 128,
+                                         small.graph.edges.shape[0] + 256))
+    model = _model()
+    params = init_params(model, jax.random.PRNGKey(2), small)
+    p_small = model.apply(params, small, synth.node_xy, synth.node_orient)
+    p_big = model.apply(params, big, synth.node_xy, synth.node_orient)
+    np.testing.assert_allclose(p_big, p_small, rtol=1e-5, atol=1e-6)
+    # same parameters (the convolutions do not depend on the map size)
+    p_map = _model(grid=(48, 64)).apply(params, small, synth.node_xy,
+                                        synth.node_orient)
+    np.testing.assert_allclose(p_map, p_small, rtol=1e-5, atol=1e-6)
+    # the spatial part is used: moving the macros changes the prediction
+    moved = model.apply(params, small, synth.node_xy[::-1], synth.node_orient)
+    assert not np.allclose(moved, p_small)
+
+
+def test_spatial_predictor__traces_once_per_shape(synth):
+    """Designs of different grids padded to one GraphSpec share one compiled
+    function: the map size is the model's, the grid a traced input."""
+    other = _load("design_2")
+    assert (other.settings.grid_rows, other.settings.grid_cols) != (10, 10)
+    spec = GraphSpec.for_netlists([synth, other])
+    model = _model()
+    params = init_params(model, jax.random.PRNGKey(3), netlist_graph(synth, spec))
+    traces = []
+
+    @jax.jit
+    def apply(params, graph, xy, orient):
+        traces.append(1)
+        return batch_apply(model, params, graph, xy, orient)
+
+    outs = []
+    for nl in (synth, other, synth):
+        xy = np.zeros((2, spec.max_nodes, 2), np.float32)
+        xy[:, :nl.num_nodes] = nl.node_xy
+        orient = np.zeros((2, spec.max_nodes), np.int32)
+        outs.append(apply(params, netlist_graph(nl, spec), xy, orient))
+    assert len(traces) == 1
+    np.testing.assert_allclose(outs[2], outs[0])
+    assert not np.allclose(outs[1], outs[0])
+
+
+def test_reward_model__rejects_a_grid_larger_than_the_maps(synth):
+    from placer.reward_model.model import RewardModel
+
+    model = _model(grid=(8, 8))
+    params = init_params(model, jax.random.PRNGKey(4), netlist_graph(synth))
+    rm = RewardModel(model, params, np.zeros(3), np.ones(3))
+    with pytest.raises(placer.PlacerInputError, match="at most 8 x 8"):
+        rm.predict(synth)
