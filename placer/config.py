@@ -333,6 +333,14 @@ class PolicyConfig:
     def __post_init__(self):
         object.__setattr__(self, "deconv_channels", tuple(self.deconv_channels))
         object.__setattr__(self, "conv_channels", tuple(self.conv_channels))
+        if self.head not in ("conv", "deconv"):
+            raise ValueError("model.head must be 'conv' or 'deconv', "
+                             f"not {self.head!r}")
+        if self.encoder_input not in ("placement", "netlist"):
+            raise ValueError("model.encoder_input must be 'placement' or 'netlist', "
+                             f"not {self.encoder_input!r}")
+        if self.encoder_input == "netlist" and self.head != "conv":
+            raise ValueError("model.encoder_input=netlist needs model.head=conv")
         object.__setattr__(self, "value_hidden", tuple(self.value_hidden))
 
 

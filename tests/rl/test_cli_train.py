@@ -35,6 +35,17 @@ def test_train_rl_config__bad_key_or_type_fails_at_compose(override):
         compose_train("netlist=a.pb.txt", override)
 
 
+@pytest.mark.parametrize("override", ["model.head=dense", "model.encoder_input=both",
+                                      "model.head=deconv"])
+def test_train_rl_config__bad_head_or_encoder_input_is_rejected(override):
+    """An unknown head or encoder input, or the netlist input without the conv
+    head, fails when the config is typed."""
+    dict_cfg = compose_train("netlist=a.pb.txt", "model.encoder_input=netlist",
+                             override)
+    with pytest.raises(Exception, match="model\\."):
+        OmegaConf.to_object(dict_cfg)
+
+
 def _overrides(cfg):
     """Command-line overrides of the dataclass fields of ``cfg`` under ``prefix``."""
     out = []
