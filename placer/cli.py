@@ -338,6 +338,9 @@ def training_netlists(cfg: TrainRLConfig) -> list:
     paths = ([cfg.netlist] if cfg.netlist else []) + list(cfg.netlists)
     plcs = ([cfg.placement] if cfg.netlist else []) + (
         list(cfg.placements) if cfg.placements else [None] * len(cfg.netlists))
+    if cfg.placement and not cfg.netlist:
+        raise PlacerInputError("placement= is given without netlist= (for the "
+                               "designs in netlists=, use placements=)")
     if cfg.placements and len(cfg.placements) != len(cfg.netlists):
         raise PlacerInputError(f"{len(cfg.placements)} placements for "
                                f"{len(cfg.netlists)} netlists")

@@ -46,6 +46,22 @@ def test_train_rl_config__bad_head_or_encoder_input_is_rejected(override):
         OmegaConf.to_object(dict_cfg)
 
 
+@pytest.mark.parametrize("overrides", [[], ["placement=a.plc"],
+                                       ["netlists=[a.pb.txt]", "placements=[]",
+                                        "placement=b.plc"],
+                                       ["netlists=[a.pb.txt]",
+                                        "placements=[a.plc,b.plc]"]])
+def test_training_netlists__no_design_or_unpaired_placements_is_bad_input(overrides):
+    """No design, a placement without its netlist, or placements that do not
+    pair with the netlists: a PlacerInputError before anything is read."""
+    from placer.cli import training_netlists
+    from placer.errors import PlacerInputError
+
+    cfg = OmegaConf.to_object(compose_train(*overrides))
+    with pytest.raises(PlacerInputError):
+        training_netlists(cfg)
+
+
 def _overrides(cfg):
     """Command-line overrides of the dataclass fields of ``cfg`` under ``prefix``."""
     out = []
