@@ -36,6 +36,7 @@ import numpy as np
 
 from placer.config import PolicyConfig
 from placer.env.env import Observation
+from placer.models.conv import Conv
 from placer.models.gnn import KERNEL_INIT, MLP, EdgeCentricEncoder
 from placer.models.graph import STATIC_FEATURES, NetlistGraph, placement_graph
 from placer.models.spatial import node_boxes, scatter_boxes
@@ -111,11 +112,10 @@ class DeconvHead(nn.Module):
         x = nn.relu(nn.Dense(r0 * c0 * ch0, kernel_init=KERNEL_INIT,
                              name="project")(h)).reshape(r0, c0, ch0)
         for i, ch in enumerate(self.channels):
-            x = nn.relu(nn.ConvTranspose(ch, (3, 3), strides=(2, 2), padding="SAME",
-                                         kernel_init=KERNEL_INIT,
-                                         name=f"deconv_{i}")(x))
-        x = nn.ConvTranspose(1, (3, 3), strides=(1, 1), padding="SAME",
-                             kernel_init=KERNEL_INIT, name="logits")(x)
+            x = nn.relu(Conv(ch, (3, 3), transpose_stride=2, kernel_init=KERNEL_INIT,
+                             name=f"deconv_{i}")(x))
+        x = Conv(1, (3, 3), transpose_stride=1, kernel_init=KERNEL_INIT,
+                 name="logits")(x)
         return x[: self.grid_rows, : self.grid_cols, 0].reshape(-1)
 
 
@@ -190,10 +190,9 @@ class GridHead(nn.Module):
         mask = action_mask.reshape(r, c, 1).astype(jnp.float32)
         y = jnp.concatenate([cover, where, neighbours, mask, coords, g], -1)
         for i, ch in enumerate(self.channels):
-            y = nn.relu(nn.Conv(ch, (3, 3), padding="SAME", kernel_init=KERNEL_INIT,
-                                name=f"conv_{i}")(y))
+            y = nn.relu(Conv(ch, (3, 3), kernel_init=KERNEL_INIT, name=f"conv_{i}")(y))
         pooled = jnp.concatenate([y.mean((0, 1)), y.max((0, 1))])
-        y = nn.Conv(1, (1, 1), kernel_init=KERNEL_INIT, name="logits")(y)
+        y = Conv(1, (1, 1), kernel_init=KERNEL_INIT, name="logits")(y)
         return y[..., 0].reshape(-1), pooled
 
 
