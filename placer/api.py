@@ -46,8 +46,12 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
             annealing, many chains in parallel), "rl" (the trained PPO
             policy: the best of its greedy and `samples` sampled episodes).
         seed: random seed.
-        budget_s: wall-clock budget for "sa" (compilation included); None runs a
-            fixed number of stages (`stages`, default 20).
+        budget_s: wall-clock budget (compilation included). "sa": the
+            search's; None runs a fixed number of stages (`stages`, default
+            20). "rl": first fine-tune the policy on this netlist by PPO for
+            that long (placer.rl.train.fine_tune; at least one update), then
+            place with it; None places zero-shot. With `refine`, the search
+            or fine-tuning gets 75% of it and the refinement the rest.
         refine: after placing, run coordinate-descent refinement.
         progress: print progress.
         policy: for "rl": a placer.rl.policy.Policy, a checkpoint path, or
@@ -55,7 +59,8 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
         **options: order ("area" | "index" | node list), tries (random, 8),
             chains, steps_per_stage, t_start, t_end (SA), stages (SA without
             budget), refine_radius (1), refine_sweeps (3), samples (rl, 16),
-            greedy (rl, True).
+            greedy (rl, True), envs (rl with budget_s: episodes per
+            fine-tuning update; default the policy's training value).
 
     Returns:
         a copy of the netlist with the new placement (and orientations).
@@ -78,6 +83,8 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
     sweeps = int(opts.pop("refine_sweeps", 3))
     rl_opts = ({k: opts.pop(k) for k in ("samples", "greedy") if k in opts}
                if method == "rl" else {})
+    envs = opts.pop("envs", None) if method == "rl" else None
+    tuned = None
     sa_fields = {k: opts.pop(k) for k in list(opts) if k in SAConfig.__dataclass_fields__}
     if opts:
         raise PlacerInputError(f"unknown option(s) for place(): {', '.join(sorted(opts))}")
@@ -123,6 +130,12 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
         from placer.rl.policy import Policy, best_episode, load_policy
 
         pol = policy if isinstance(policy, Policy) else load_policy(policy)
+        if budget_s is not None:
+            from placer.rl.train import fine_tune
+
+            pol, tuned = fine_tune(pol, netlist, budget_s * (0.75 if refine else 1.0),
+                                   seed=seed, num_envs=envs, t_started=t0,
+                                   log=report if progress else None)
         xy, cost, _ = best_episode(env, params, netlist, pol, seed=seed, **rl_opts)
         orient = base_orient
     if method == "sa":
@@ -181,6 +194,8 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
     result.metadata["placer"] = {"method": method, "seed": seed, "refine": refine,
                                  "proxy_float32": float(cost),
                                  "seconds": time.perf_counter() - t0}
+    if tuned is not None:
+        result.metadata["placer"]["fine_tune"] = tuned
     return result
 
 

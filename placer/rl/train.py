@@ -251,5 +251,74 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
     return summary, ts
 
 
-__all__ = ["POLICY_FORMAT", "Session", "build_session", "initial_params",
-           "policy_meta", "train"]
+def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
+              num_envs: int | None = None, t_started: float | None = None,
+              log=None):
+    """``policy`` fine-tuned on ``netlist`` by PPO for about ``budget_s``
+    seconds (placer.place(method="rl", budget_s=...)).
+
+    Updates run while the time since ``t_started`` (default: now) plus the
+    last update's duration stays within the budget, and at least one runs,
+    so a budget shorter than the compilation is exceeded. The PPO settings
+    and force-directed steps are those the policy was trained with (its
+    checkpoint metadata), with fresh optimizer state and reward statistics.
+
+    Args:
+        policy: a float placer.rl.policy.Policy (a conv-head policy places
+            any grid; a deconv one only its own).
+        netlist: the design.
+        budget_s: seconds.
+        seed: seed of the updates' sampling.
+        num_envs: episodes per update (default: the policy's training value).
+        t_started: perf_counter time the budget counts from.
+        log: None, or a function called with a line per update.
+
+    Returns:
+        (the fine-tuned Policy, {"updates", "seconds", "proxy" (the last
+        update's mean episode proxy)}).
+
+    Raises:
+        PlacerInputError: a quantized policy, a non-positive budget, or a
+            deconv policy on another grid.
+    """
+    from placer.config import PolicyConfig, PPOConfig
+    from placer.rl.policy import Policy, check_grid
+
+    t0 = time.perf_counter() if t_started is None else t_started
+    if not budget_s > 0:
+        raise PlacerInputError(f"budget_s must be positive, got {budget_s!r}")
+    if policy.meta.get("format") != POLICY_FORMAT or hasattr(policy, "codes"):
+        raise PlacerInputError("only a float policy can be fine-tuned; fine-tune "
+                               "the float policy, then quantize it")
+    meta = policy.meta
+    ppo_fields = dict(meta.get("ppo", {}))
+    if num_envs is not None:
+        ppo_fields["num_envs"] = int(num_envs)
+    cfg = TrainRLConfig(
+        model=PolicyConfig(**{"head": "deconv", **meta["model"]}),
+        ppo=PPOConfig(**ppo_fields),
+        fd_steps=tuple(meta.get("fd_steps", (100, 100, 100))), seed=seed)
+    s = netlist.settings
+    check_grid(policy, int(s.grid_rows), int(s.grid_cols))
+    se = build_session(cfg, netlist)
+    ts = ppo.init_train_state(se.env, se.net, se.problem, jax.random.PRNGKey(seed),
+                              se.optimizer, params=policy.params)
+    updates, proxy, last = 0, float("nan"), 0.0
+    while updates == 0 or time.perf_counter() - t0 + last <= budget_s:
+        t = time.perf_counter()
+        ts, m = se.update(ts, se.problem)
+        proxy = float(jax.device_get(m["proxy"]))
+        last = time.perf_counter() - t
+        updates += 1
+        if log is not None:
+            log(f"fine-tune update {updates}: mean episode proxy {proxy:.4f}, "
+                f"{time.perf_counter() - t0:.0f} s")
+    info = {"updates": updates, "seconds": time.perf_counter() - t0, "proxy": proxy}
+    new_meta = {**meta, "fine_tuned_on": netlist.name,
+                "fine_tune_updates": updates,
+                "grid_rows": int(s.grid_rows), "grid_cols": int(s.grid_cols)}
+    return Policy(net=se.net, params=ts.params, meta=new_meta), info
+
+
+__all__ = ["POLICY_FORMAT", "Session", "build_session", "fine_tune",
+           "initial_params", "policy_meta", "train"]

@@ -178,3 +178,28 @@ def test_train__several_netlists_in_turn_and_resume(tmp_path):
     assert set(last["netlists"]) == {"tiny", "probe_b"}
     meta = load_policy(tmp_path / "s").meta
     assert meta["netlists"] == ["tiny", "probe_b"]
+
+
+def test_place_rl__budget_fine_tunes_first(tmp_path):
+    """place(method="rl", budget_s=...) fine-tunes the policy on the netlist
+    (at least one PPO update, here exactly one: the budget is shorter than
+    the compilation), then places legally; the result records it."""
+    from placer.rl.train import fine_tune
+
+    nl = probe_netlist()
+    train(dataclasses.replace(_cfg(tmp_path), updates=1), nl, log=lambda m: None)
+    policy = load_policy(tmp_path)
+    out = placer.place(nl, method="rl", policy=policy, budget_s=1e-3, samples=2)
+    assert check_legality(out) == []
+    assert out.metadata["placer"]["fine_tune"]["updates"] == 1
+    tuned, info = fine_tune(policy, nl, budget_s=1e-3, seed=1)
+    assert info["updates"] == 1 and tuned.meta["fine_tune_updates"] == 1
+    changed = [not np.array_equal(a, b) for a, b in
+               zip(_leaves(policy.params), _leaves(tuned.params), strict=True)]
+    assert any(changed)
+    with pytest.raises(PlacerInputError, match="positive"):
+        fine_tune(policy, nl, budget_s=0)
+    with pytest.raises(PlacerInputError, match="float policy"):
+        fine_tune(dataclasses.replace(policy, meta={**policy.meta,
+                                                    "format": "placer-policy-quant/1"}),
+                  nl, budget_s=1.0)
