@@ -1,0 +1,30 @@
+"""The policy that ships in placer/rl/checkpoint: it loads without a path
+and places designs it was not trained on, on their own grids."""
+
+from pathlib import Path
+
+import pytest
+
+import placer
+from placer.legality import check_legality
+from placer.rl.policy import DEFAULT_POLICY
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(not Path(DEFAULT_POLICY).is_dir(),
+                                reason="no policy checkpoint in placer/rl/checkpoint")
+
+
+def test_shipped_policy__loads_without_a_path():
+    pol = placer.load_policy()
+    assert pol.net.grid_free                 # the conv head: any grid
+    assert pol.meta["model"]["encoder_input"] == "netlist"
+    assert "design_2" not in pol.meta["netlists"]   # held out
+
+
+def test_shipped_policy__places_a_held_out_design_legally():
+    d = ROOT / "netlists" / "design_2"
+    nl = placer.load_netlist(d / "netlist.pb.txt", placement=d / "initial.plc")
+    out = placer.place(nl, method="rl", samples=2)   # policy=None: the shipped one
+    assert check_legality(out) == []
+    assert 0.0 < placer.proxy_cost(out).proxy < 5.0
