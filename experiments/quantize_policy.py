@@ -6,9 +6,10 @@ gradient-based (learned thresholds), at several bit widths.
         [--bits 8 6 4] [--methods msqe gradient msqe-qat] [--steps 300]
         [--samples 16] [--json out.json]
 
-A policy is tied to its grid. With ``--policy`` the default designs are
-Ariane133 (../shared) and netlists/design_2 (held out), each loaded on the
-policy's grid (the .plc's grid is overridden when it differs); ``--pair``
+With ``--policy`` the default designs are Ariane133 (../shared) and
+netlists/design_2 (held out). A conv-head policy places each on its own
+grid; a deconv-head policy is tied to its grid, so each design is loaded on
+the policy's grid (the .plc's grid is overridden when it differs); ``--pair``
 names a netlist, its .plc and the policy to use on it (repeatable).
 
 For each design, bit width and method:
@@ -31,6 +32,7 @@ Prints a markdown table; writes JSON (--json).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import sys
@@ -57,8 +59,12 @@ EVAL_SEED = 1000
 
 
 def load_on_grid(netlist: str, plc: str | None, policy) -> placer.Netlist:
-    """The netlist, on the policy's grid (overriding the .plc's if needed)."""
+    """The netlist, on the policy's grid (overriding the .plc's if needed;
+    a conv-head policy is moved to the netlist's grid instead, see
+    on_grid)."""
     nl = placer.load_netlist(str(netlist), None if plc is None else str(plc))
+    if policy.net.grid_free:
+        return nl
     rows, cols = policy.net.grid_rows, policy.net.grid_cols
     if (nl.settings.grid_rows, nl.settings.grid_cols) != (rows, cols):
         print(f"{nl.name}: grid {nl.settings.grid_rows} x {nl.settings.grid_cols} "
@@ -66,6 +72,17 @@ def load_on_grid(netlist: str, plc: str | None, policy) -> placer.Netlist:
         nl = placer.load_netlist(str(netlist), None if plc is None else str(plc),
                                  grid_rows=rows, grid_cols=cols)
     return nl
+
+
+def on_grid(policy, nl: placer.Netlist):
+    """A conv-head policy set to the netlist's grid (its parameters fit every
+    grid); any other policy as it is."""
+    if not policy.net.grid_free:
+        return policy
+    rows, cols = int(nl.settings.grid_rows), int(nl.settings.grid_cols)
+    return dataclasses.replace(policy, net=policy.net.for_grid(rows, cols),
+                               meta={**policy.meta, "grid_rows": rows,
+                                     "grid_cols": cols})
 
 
 def proxy_of(nl, policy, samples: int) -> tuple[float, float]:
@@ -78,6 +95,7 @@ def proxy_of(nl, policy, samples: int) -> tuple[float, float]:
 def run_design(netlist, plc, policy_dir, args) -> list[dict]:
     pol = placer.load_policy(policy_dir)
     nl = load_on_grid(netlist, plc, pol)
+    pol = on_grid(pol, nl)
 
     def log(m: str) -> None:
         print(f"  {m}", file=sys.stderr, flush=True)
