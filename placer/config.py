@@ -104,8 +104,10 @@ class PlaceConfig:
         method: random | greedy | sa | rl.
         policy: rl: a policy checkpoint directory; None: the shipped policy.
         seed: random seed.
-        budget_s: wall-clock budget of the search (SA), compilation included;
-            None: a fixed number of stages (options.stages).
+        budget_s: wall-clock budget, compilation included: of the search
+            (SA; None: a fixed number of stages, options.stages), or of
+            fine-tuning the policy on the netlist before placing (rl; None:
+            zero-shot).
         refine: run coordinate-descent refinement afterwards.
         output_dir: where <name>.plc, <name>.png and <name>.json go.
         name: file name stem; None: <design>_<method>.
