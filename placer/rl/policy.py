@@ -50,6 +50,12 @@ class Policy:
     meta: dict
 
 
+def model_config(meta: dict) -> PolicyConfig:
+    """The PolicyConfig of a policy checkpoint's metadata (checkpoints
+    written before the conv head existed hold deconv policies)."""
+    return PolicyConfig(**{"head": "deconv", **meta["model"]})
+
+
 def load_policy(path: str | os.PathLike | None = None,
                 step: int | None = None) -> Policy:
     """Loads a policy written by placer-train (or a quantized one written by
@@ -80,8 +86,7 @@ def load_policy(path: str | os.PathLike | None = None,
         raise PlacerInputError(
             f"not a policy checkpoint (format {fmt!r}, expected {POLICY_FORMAT!r} "
             f"or {QUANT_FORMAT!r})", path)
-    # Checkpoints written before the conv head existed hold deconv policies.
-    cfg = PolicyConfig(**{"head": "deconv", **ckpt.meta["model"]})
+    cfg = model_config(ckpt.meta)
     net = PolicyValue.from_config(cfg, int(ckpt.meta["grid_rows"]),
                                   int(ckpt.meta["grid_cols"]))
     if fmt == QUANT_FORMAT:
@@ -194,4 +199,4 @@ def place_rl(netlist: Netlist, policy: Policy | str | os.PathLike | None = None,
 
 
 __all__ = ["DEFAULT_POLICY", "POLICY_FORMAT", "Policy", "best_episode", "check_grid",
-           "load_policy", "net_for_grid", "place_rl"]
+           "load_policy", "model_config", "net_for_grid", "place_rl"]

@@ -281,8 +281,8 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
         PlacerInputError: a quantized policy, a non-positive budget, or a
             deconv policy on another grid.
     """
-    from placer.config import PolicyConfig, PPOConfig
-    from placer.rl.policy import Policy, check_grid
+    from placer.config import PPOConfig
+    from placer.rl.policy import Policy, check_grid, model_config
 
     t0 = time.perf_counter() if t_started is None else t_started
     if not budget_s > 0:
@@ -293,9 +293,11 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
     meta = policy.meta
     ppo_fields = dict(meta.get("ppo", {}))
     if num_envs is not None:
-        ppo_fields["num_envs"] = int(num_envs)
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise PlacerInputError(f"envs must be a positive integer, got {num_envs!r}")
+        ppo_fields["num_envs"] = num_envs
     cfg = TrainRLConfig(
-        model=PolicyConfig(**{"head": "deconv", **meta["model"]}),
+        model=model_config(meta),
         ppo=PPOConfig(**ppo_fields),
         fd_steps=tuple(meta.get("fd_steps", (100, 100, 100))), seed=seed)
     s = netlist.settings

@@ -199,6 +199,9 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
     assert any(changed)
     with pytest.raises(PlacerInputError, match="positive"):
         fine_tune(policy, nl, budget_s=0)
+    for bad in (0, 2.5, True):
+        with pytest.raises(PlacerInputError, match="envs must be a positive integer"):
+            fine_tune(policy, nl, budget_s=1.0, num_envs=bad)
     with pytest.raises(PlacerInputError, match="float policy"):
         fine_tune(dataclasses.replace(policy, meta={**policy.meta,
                                                     "format": "placer-policy-quant/1"}),
