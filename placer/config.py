@@ -152,12 +152,18 @@ class RewardModelConfig:
             embeddings scattered onto the design's grid, a small CNN, and a
             top-k pooling of per-cell scores like the density and congestion
             costs' own; the heads read it besides the graph readout.
-        spatial_grid: (rows, cols), the largest grid the spatial readout
-            takes (maps are padded to it; a larger design is an input error).
+        spatial_grid: (rows, cols), the map size of the spatial readout:
+            maps are padded to it. Training designs must fit (an input error
+            otherwise); a trained model pads a larger design's maps to fit it
+            (the parameters do not depend on the map size).
         map_channels: learned channels of the node map and of the edge map.
         cnn_channels: widths of the 3 x 3 convolutions over the maps.
         cell_scores: per-cell score channels pooled for density and for
             congestion.
+        physical_maps: the spatial readout also builds maps in the costs'
+            units from the placement (the density map; RUDY plus macro
+            blockage in tracks for congestion), feeds them to the CNN and
+            straight to the cell scores, and pools them like the costs.
     """
 
     hidden: int = 32
@@ -170,6 +176,7 @@ class RewardModelConfig:
     map_channels: int = 8
     cnn_channels: tuple[int, ...] = (16, 16, 16)
     cell_scores: int = 4
+    physical_maps: bool = False
 
     def __post_init__(self):
         for name in ("head_hidden", "spatial_grid", "cnn_channels"):

@@ -113,10 +113,14 @@ class NetlistGraph:
             (Ep,) i32, n_node / n_edge (2,) i32, globals (2, M) f32 with the
             design's metadata in row 0 and zeros in row 1.
         canvas: (2,) f32 canvas width and height, microns.
+        weight_mean: () f32, the mean summed net weight of the real edges
+            before normalisation (edges hold weight / weight_mean), so that
+            readouts can count routing demand in nets (1 with no edges).
     """
 
     graph: jraph.GraphsTuple
     canvas: jax.Array
+    weight_mean: jax.Array = 1.0
 
     @property
     def num_nodes(self) -> jax.Array:
@@ -264,7 +268,9 @@ def netlist_graph(netlist: Netlist, spec: GraphSpec | None = None) -> NetlistGra
         nodes=nodes, edges=edges, senders=send, receivers=recv, globals=globals_,
         n_node=np.array([v_n, spec.max_nodes - v_n], np.int32),
         n_edge=np.array([e_n, spec.max_edges - e_n], np.int32))
-    return NetlistGraph(graph=graph, canvas=canvas.astype(np.float32))
+    weight_mean = np.float32(np.mean(weight) if e_n else 1.0)
+    return NetlistGraph(graph=graph, canvas=canvas.astype(np.float32),
+                        weight_mean=weight_mean)
 
 
 def pad_nodes(x: jax.Array, num: int, value=0) -> jax.Array:

@@ -54,6 +54,7 @@ from placer.reward_model.model import (
     RewardPredictor,
     init_params,
     model_meta,
+    netlist_grid,
 )
 
 
@@ -272,6 +273,15 @@ def train(cfg: PretrainConfig, log=print) -> dict:
     mean = labels.mean(0)
     std = np.maximum(labels.std(0), 1e-6)
     train_nls = [d.netlist for d, i in zip(data, split.train, strict=True) if len(i)]
+    if cfg.model.spatial:
+        rm, cm = cfg.model.spatial_grid
+        for d in data:
+            rows, cols = netlist_grid(d.netlist)
+            if rows > rm or cols > cm:
+                raise PlacerInputError(
+                    f"netlist {d.id!r} has a {rows} x {cols} grid, larger than "
+                    f"model.spatial_grid ({rm} x {cm}); raise model.spatial_grid",
+                    cfg.dataset)
     spec = GraphSpec.for_netlists(train_nls)
     tdata = make_train_data(data, split, spec, mean, std)
 

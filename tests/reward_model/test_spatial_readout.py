@@ -75,7 +75,8 @@ def test_spatial_maps__coverage_channels_are_the_density_map(synth):
                                                          (0, GRID[1] - c))))
 
 
-def test_spatial_predictor__node_permutation_invariant(synth):
+@pytest.mark.parametrize("physical", [False, True])
+def test_spatial_predictor__node_permutation_invariant(synth, physical):
     """Relabelling the nodes (and listing the edges in another order) leaves
     the predictions unchanged."""
     ng = netlist_graph(synth)
@@ -90,8 +91,8 @@ def test_spatial_predictor__node_permutation_invariant(synth):
     g2 = g._replace(nodes=g.nodes[perm], edges=g.edges[ep],
                     senders=np.minimum(s, r).astype(np.int32),
                     receivers=np.maximum(s, r).astype(np.int32))
-    ng2 = NetlistGraph(graph=g2, canvas=ng.canvas)
-    model = _model()
+    ng2 = NetlistGraph(graph=g2, canvas=ng.canvas, weight_mean=ng.weight_mean)
+    model = _model(physical_maps=physical)
     params = init_params(model, jax.random.PRNGKey(1), ng)
     xy = np.pad(synth.node_xy, ((0, vp - v), (0, 0)))
     orient = np.pad(synth.node_orient, (0, vp - v))
@@ -100,18 +101,20 @@ def test_spatial_predictor__node_permutation_invariant(synth):
     np.testing.assert_allclose(p2, p1, rtol=1e-4, atol=1e-5)
 
 
-def test_spatial_predictor__graph_and_map_padding_change_nothing(synth):
+@pytest.mark.parametrize("physical", [False, True])
+def test_spatial_predictor__graph_and_map_padding_change_nothing(synth, physical):
     """A larger GraphSpec, or a larger padded map, gives the same predictions."""
     small = netlist_graph(synth)
     big = netlist_graph(synth, GraphSpec(small.graph.nodes.shape[0] + 128,
                                          small.graph.edges.shape[0] + 256))
-    model = _model()
+    model = _model(physical_maps=physical)
     params = init_params(model, jax.random.PRNGKey(2), small)
     p_small = model.apply(params, small, synth.node_xy, synth.node_orient)
     p_big = model.apply(params, big, synth.node_xy, synth.node_orient)
     np.testing.assert_allclose(p_big, p_small, rtol=1e-5, atol=1e-6)
     # same parameters (the convolutions do not depend on the map size)
-    p_map = _model(grid=(48, 64)).apply(params, small, synth.node_xy,
+    p_map = _model(grid=(48, 64), physical_maps=physical).apply(
+        params, small, synth.node_xy,
                                         synth.node_orient)
     np.testing.assert_allclose(p_map, p_small, rtol=1e-5, atol=1e-6)
     # the spatial part is used: moving the macros changes the prediction
@@ -145,11 +148,91 @@ def test_spatial_predictor__traces_once_per_shape(synth):
     assert not np.allclose(outs[1], outs[0])
 
 
-def test_reward_model__rejects_a_grid_larger_than_the_maps(synth):
+def test_reward_model__a_grid_larger_than_the_maps_gets_larger_maps(synth):
+    """A model whose maps (8 x 8) are smaller than the design's grid (10 x 10)
+    pads to a larger map with the same parameters: the same predictions as
+    the model built for 36 x 40 maps."""
     from placer.reward_model.model import RewardModel
 
-    model = _model(grid=(8, 8))
-    params = init_params(model, jax.random.PRNGKey(4), netlist_graph(synth))
-    rm = RewardModel(model, params, np.zeros(3), np.ones(3))
-    with pytest.raises(placer.PlacerInputError, match="at most 8 x 8"):
-        rm.predict(synth)
+    small = _model(grid=(8, 8), physical_maps=True)
+    params = init_params(small, jax.random.PRNGKey(4), netlist_graph(synth))
+    got = RewardModel(small, params, np.zeros(3), np.ones(3)).predict(synth)
+    want = RewardModel(_model(physical_maps=True), params, np.zeros(3),
+                       np.ones(3)).predict(synth)
+    for term in want:
+        np.testing.assert_allclose(got[term], want[term], rtol=1e-5, atol=1e-6)
+
+
+def test_masked_smooth__matches_the_cost_smoothing_inside_the_grid():
+    """On a 3 x 4 grid padded to 5 x 6, masked_smooth equals the cost's own
+    smooth() on the real cells and leaves the padding at zero. Known answer
+    for k = 1: H is spread along each column; row 0 of a column (a, b, c)
+    gets a / 2 + b / 3 (a's window is rows 0-1, b's rows 0-2)."""
+    from placer.cost.congestion import smooth
+    from placer.reward_model.model import masked_smooth
+
+    rng = np.random.default_rng(0)
+    h = rng.random((3, 4)).astype(np.float32)
+    v = rng.random((3, 4)).astype(np.float32)
+    pad = ((0, 2), (0, 2))
+    for k in (0, 1, 2):
+        hs, vs = masked_smooth(jnp.asarray(np.pad(h, pad)), jnp.asarray(np.pad(v, pad)),
+                               jnp.int32(k), jnp.int32(3), jnp.int32(4))
+        want_h, want_v = smooth(jnp.asarray(h), jnp.asarray(v), jnp.int32(k))
+        np.testing.assert_allclose(np.asarray(hs)[:3, :4], want_h, rtol=1e-6)
+        np.testing.assert_allclose(np.asarray(vs)[:3, :4], want_v, rtol=1e-6)
+        assert np.abs(np.asarray(hs)[3:]).sum() == 0
+        assert np.abs(np.asarray(vs)[:, 4:]).sum() == 0
+    hs, _ = masked_smooth(jnp.asarray(np.pad(h, pad)), jnp.asarray(np.pad(v, pad)),
+                          jnp.int32(1), jnp.int32(3), jnp.int32(4))
+    np.testing.assert_allclose(hs[0, 0], h[0, 0] / 2 + h[1, 0] / 3, rtol=1e-6)
+
+
+def test_physical_maps__density_and_routing_demand(synth):
+    """The estimate maps of physical_maps=True: channel 0 is the density
+    cost's map; the congestion channels are RUDY in tracks plus macro
+    blockage. Smoothing keeps the total, so the H channel summed over the
+    grid is sum_e w_e * width_e (in cells) / tracks_h + block_h * (hard
+    coverage summed), with w_e the un-normalised edge weight; V likewise.
+    In a cell a hard macro covers whole and nothing else touches, the H
+    estimate is the macro's share of blocked tracks, as the cost's macro
+    routing map (in tracks) has it: the macro part of the estimate equals
+    the cost's macro map in every fully covered cell."""
+    from placer.cost.congestion import macro_routing
+    from placer.models.graph import graph_edges
+
+    model = _model(physical_maps=True)
+    g = netlist_graph(synth)
+    params = init_params(model, jax.random.PRNGKey(5), g)
+    _, state = model.apply(params, g, synth.node_xy, synth.node_orient,
+                           mutable=["intermediates"])
+    est = np.asarray(state["intermediates"]["spatial"]["estimates"][0])
+    maps = np.asarray(state["intermediates"]["spatial"]["maps"][0])
+    s = synth.settings
+    r, c = s.grid_rows, s.grid_cols
+    arrays = cost_arrays(synth)
+    pad = arrays.node_is_macro.shape[0] - synth.num_nodes
+    xy = jnp.asarray(np.pad(synth.node_xy, ((0, pad), (0, 0))))
+    orient = jnp.asarray(np.pad(synth.node_orient, (0, pad)))
+    np.testing.assert_allclose(est[:r, :c, 0], density_map(arrays, xy, orient),
+                               atol=1e-5)
+    assert np.abs(est[r:]).sum() == 0 and np.abs(est[:, c:]).sum() == 0
+
+    send, recv, w = graph_edges(synth)
+    cell = np.array([s.canvas_width / c, s.canvas_height / r])
+    tracks = np.array([s.routes_per_micron_hor * cell[1],
+                       s.routes_per_micron_ver * cell[0]])
+    block = np.array([s.macro_routes_hor / s.routes_per_micron_hor,
+                      s.macro_routes_ver / s.routes_per_micron_ver])
+    ext = np.abs(synth.node_xy[send] - synth.node_xy[recv]) / cell     # (E, 2) cells
+    hard = maps[..., model.map_channels]
+    for axis in (0, 1):
+        want = (w * ext[:, axis]).sum() / tracks[axis] + block[axis] * hard.sum()
+        np.testing.assert_allclose(est[..., 1 + axis].sum(), want, rtol=2e-3)
+
+    h_mac, _ = macro_routing(arrays, xy, orient)
+    h_mac = np.asarray(h_mac) / tracks[0]
+    covered = hard[:r, :c] > 1 - 1e-6
+    assert covered.any()
+    np.testing.assert_allclose((block[0] * hard[:r, :c])[covered], h_mac[covered],
+                               rtol=1e-4)

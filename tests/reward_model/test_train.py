@@ -21,7 +21,8 @@ TINY_MODEL = RewardModelConfig(hidden=16, num_layers=2, head_hidden=(16,))
 # the tiny dataset's grids: synth_small 10 x 10, design_11 30 x 22
 TINY_SPATIAL = RewardModelConfig(hidden=16, num_layers=2, head_hidden=(16,),
                                  spatial=True, spatial_grid=(30, 24), map_channels=4,
-                                 cnn_channels=(8, 8), cell_scores=2)
+                                 cnn_channels=(8, 8), cell_scores=2,
+                                 physical_maps=True)
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +119,10 @@ def test_train__rejects_bad_options(dataset, tmp_path):
                              batch_size=10, netlists_per_batch=4, progress=False))
     with pytest.raises(placer.PlacerInputError, match="holdout"):
         train(_cfg(dataset, tmp_path, 1, holdout=("nope",)))
+    small = RewardModelConfig(hidden=16, num_layers=2, head_hidden=(16,),
+                              spatial=True, spatial_grid=(20, 20))
+    with pytest.raises(placer.PlacerInputError, match="spatial_grid"):
+        train(_cfg(dataset, tmp_path, 1, model=small))
 
 
 def test_metrics__known_answers():
