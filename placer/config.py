@@ -164,6 +164,8 @@ class RewardModelConfig:
             units from the placement (the density map; RUDY plus macro
             blockage in tracks for congestion), feeds them to the CNN and
             straight to the cell scores, and pools them like the costs.
+        wirelength_estimate: the heads also read a wirelength estimate from
+            the connected node pairs (weight x Manhattan distance, averaged).
     """
 
     hidden: int = 32
@@ -177,6 +179,7 @@ class RewardModelConfig:
     cnn_channels: tuple[int, ...] = (16, 16, 16)
     cell_scores: int = 4
     physical_maps: bool = False
+    wirelength_estimate: bool = False
 
     def __post_init__(self):
         for name in ("head_hidden", "spatial_grid", "cnn_channels"):
@@ -190,7 +193,8 @@ class PretrainConfig:
     Attributes:
         dataset: a dataset folder (manifest.json + .npz shards).
         output_dir: where checkpoints/, model/ and the metric logs go.
-        model: model sizes.
+        model: model sizes; default: the shipped recipe (the spatial readout
+            with physical maps).
         learning_rate: Adam's learning rate.
         grad_clip: global-norm gradient clipping.
         batch_size: placements per step (mixed over netlists).
@@ -215,13 +219,14 @@ class PretrainConfig:
 
     dataset: str = "???"
     output_dir: str = "pretrain_out"
-    model: RewardModelConfig = field(default_factory=RewardModelConfig)
+    model: RewardModelConfig = field(default_factory=lambda: RewardModelConfig(
+        spatial=True, physical_maps=True))
     learning_rate: float = 2e-3
     grad_clip: float = 1.0
     batch_size: int = 16
     netlists_per_batch: int = 4
     rank_weight: float = 1.0
-    steps: int = 600
+    steps: int = 1000
     eval_every: int = 200
     checkpoint_every: Optional[int] = None
     keep_checkpoints: int = 3

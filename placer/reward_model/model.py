@@ -62,6 +62,10 @@ CHECKPOINT_FORMAT = "placer-reward-model/1"
 # The checkpoint shipped with the package (see load_reward_model).
 DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                   "checkpoint")
+# The earlier shipped checkpoint (graph readout only), kept because the
+# shipped policy's encoder was trained from it (experiments/results_rl.md).
+GRAPH_CHECKPOINT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "checkpoint_graph")
 
 
 _X = NODE_FEATURES.index("x")
@@ -112,6 +116,24 @@ def masked_smooth(h: jax.Array, v: jax.Array, k: jax.Array, rows: jax.Array,
         return near / jnp.maximum(near.sum(1, keepdims=True), 1.0)   # [from, to]
 
     return spread(h.shape[0], rows).T @ h, v @ spread(v.shape[1], cols)
+
+
+def pair_wirelength(g: jraph.GraphsTuple, canvas: jax.Array) -> jax.Array:
+    """() the mean over the graph's real edges of weight x (|dx| w + |dy| h)
+    / (w + h), with dx, dy the edge's two node positions apart in canvas
+    units and w x h the canvas: a wirelength estimate from the node pairs
+    (the cost sums each net's half perimeter over (w + h) and the nets).
+
+    Example: a 2 x 1 canvas, edge A (weight 1) from (0, 0) to (0.5, 1), edge
+    B (weight 3) from (0, 0) to (0.25, 0): A = (0.5 * 2 + 1 * 1) / 3 = 2 / 3,
+    B = 3 * (0.25 * 2) / 3 = 0.5; the mean is (2 / 3 + 0.5) / 2 = 7 / 12.
+    """
+    xy = g.nodes[:, _X:_X + 2]
+    mask = jraph.get_edge_padding_mask(g)
+    c = jnp.asarray(canvas, jnp.float32)
+    d = jnp.abs(xy[g.senders] - xy[g.receivers]) @ (c / c.sum())
+    n = jnp.maximum(jnp.sum(mask), 1).astype(jnp.float32)
+    return jnp.sum(jnp.where(mask, g.edges[:, 0] * d, 0.0)) / n
 
 
 def netlist_grid(netlist: Netlist) -> tuple[int, int]:
@@ -293,6 +315,8 @@ class RewardPredictor(nn.Module):
         spatial_grid, map_channels, cnn_channels, cell_scores: its sizes
             (SpatialReadout's grid, channels, cnn, scores).
         physical_maps: SpatialReadout's ``physical`` (cost-unit estimate maps).
+        wirelength_estimate: the heads also read pair_wirelength, a
+            wirelength estimate from the connected node pairs.
     """
 
     hidden: int = 64
@@ -306,6 +330,7 @@ class RewardPredictor(nn.Module):
     cnn_channels: tuple[int, ...] = (16, 16, 16)
     cell_scores: int = 4
     physical_maps: bool = False
+    wirelength_estimate: bool = False
 
     @classmethod
     def from_config(cls, cfg: RewardModelConfig) -> RewardPredictor:
@@ -316,7 +341,8 @@ class RewardPredictor(nn.Module):
                    map_channels=cfg.map_channels,
                    cnn_channels=tuple(cfg.cnn_channels),
                    cell_scores=cfg.cell_scores,
-                   physical_maps=cfg.physical_maps)
+                   physical_maps=cfg.physical_maps,
+                   wirelength_estimate=cfg.wirelength_estimate)
 
     @nn.compact
     def __call__(self, graph: NetlistGraph, xy: jax.Array,
@@ -342,6 +368,8 @@ class RewardPredictor(nn.Module):
                 tuple(self.spatial_grid), self.map_channels,
                 tuple(self.cnn_channels), self.cell_scores, self.physical_maps,
                 name="spatial")(g, out, graph.weight_mean)])
+        if self.wirelength_estimate:
+            h = jnp.concatenate([h, pair_wirelength(g, graph.canvas)[None]])
         heads = [MLP((*self.head_hidden, 1), activate_final=False,
                      name=f"{term}_head")(h)[0] for term in TERMS]
         return jnp.stack(heads)
@@ -472,7 +500,8 @@ def load_reward_model(path: str | os.PathLike | None = None,
         path: a checkpoint directory written by placer-pretrain (its
             ``<output_dir>/model`` or ``<output_dir>/checkpoints``, or the
             output_dir itself); None: the checkpoint shipped with placer in
-            placer/reward_model/checkpoint/.
+            placer/reward_model/checkpoint/ (GRAPH_CHECKPOINT is the
+            earlier one, graph readout only).
         step: the step to load; None: the newest.
 
     Raises:
@@ -501,6 +530,7 @@ def load_reward_model(path: str | os.PathLike | None = None,
 
 __all__ = [
     "DEFAULT_CHECKPOINT",
+    "GRAPH_CHECKPOINT",
     "TERMS",
     "RewardModel",
     "RewardPredictor",

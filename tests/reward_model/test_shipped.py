@@ -28,3 +28,20 @@ def test_shipped_model__trained_on_generated_designs_only():
     seeds = {int(i.split("_")[1]) for i in ids}
     assert not seeds & {1, 2}       # netlists/design_1 and design_2 are held out
     assert meta["dataset"]["config"]["netlists"] == []
+
+
+def test_shipped_model__is_the_physical_spatial_readout():
+    """The shipped recipe: spatial readout with the physical maps."""
+    cfg = placer.load_reward_model().meta["model"]
+    assert cfg["spatial"] and cfg["physical_maps"]
+
+
+def test_graph_checkpoint__still_loads():
+    """The earlier checkpoint, which the shipped policy's encoder came from."""
+    from placer.reward_model.model import GRAPH_CHECKPOINT
+
+    model = placer.load_reward_model(GRAPH_CHECKPOINT)
+    assert not model.module.spatial
+    d = ROOT / "netlists" / "design_2"
+    nl = placer.load_netlist(d / "netlist.pb.txt", d / "initial.plc")
+    assert all(np.isfinite(v) for v in model.predict(nl).values())

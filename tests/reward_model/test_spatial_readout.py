@@ -92,7 +92,7 @@ def test_spatial_predictor__node_permutation_invariant(synth, physical):
                     senders=np.minimum(s, r).astype(np.int32),
                     receivers=np.maximum(s, r).astype(np.int32))
     ng2 = NetlistGraph(graph=g2, canvas=ng.canvas, weight_mean=ng.weight_mean)
-    model = _model(physical_maps=physical)
+    model = _model(physical_maps=physical, wirelength_estimate=physical)
     params = init_params(model, jax.random.PRNGKey(1), ng)
     xy = np.pad(synth.node_xy, ((0, vp - v), (0, 0)))
     orient = np.pad(synth.node_orient, (0, vp - v))
@@ -107,13 +107,14 @@ def test_spatial_predictor__graph_and_map_padding_change_nothing(synth, physical
     small = netlist_graph(synth)
     big = netlist_graph(synth, GraphSpec(small.graph.nodes.shape[0] + 128,
                                          small.graph.edges.shape[0] + 256))
-    model = _model(physical_maps=physical)
+    model = _model(physical_maps=physical, wirelength_estimate=physical)
     params = init_params(model, jax.random.PRNGKey(2), small)
     p_small = model.apply(params, small, synth.node_xy, synth.node_orient)
     p_big = model.apply(params, big, synth.node_xy, synth.node_orient)
     np.testing.assert_allclose(p_big, p_small, rtol=1e-5, atol=1e-6)
     # same parameters (the convolutions do not depend on the map size)
-    p_map = _model(grid=(48, 64), physical_maps=physical).apply(
+    p_map = _model(grid=(48, 64), physical_maps=physical,
+                   wirelength_estimate=physical).apply(
         params, small, synth.node_xy,
                                         synth.node_orient)
     np.testing.assert_allclose(p_map, p_small, rtol=1e-5, atol=1e-6)
@@ -236,3 +237,26 @@ def test_physical_maps__density_and_routing_demand(synth):
     assert covered.any()
     np.testing.assert_allclose((block[0] * hard[:r, :c])[covered], h_mac[covered],
                                rtol=1e-4)
+
+
+def test_pair_wirelength__known_answer():
+    """A 2 x 1 canvas, edge A (weight 1) from (0, 0) to (0.5, 1), edge B
+    (weight 3) from (0, 0) to (0.25, 0), one padding edge: A = (0.5 * 2 +
+    1 * 1) / 3 = 2 / 3, B = 3 * (0.25 * 2) / 3 = 0.5, mean (2/3 + 0.5) / 2 =
+    7 / 12. The padding edge (weight 0 but far apart) does not count."""
+    import jraph
+
+    from placer.models.graph import NODE_FEATURES
+    from placer.reward_model.model import pair_wirelength
+
+    x = NODE_FEATURES.index("x")
+    nodes = np.zeros((4, len(NODE_FEATURES)), np.float32)
+    nodes[1, x:x + 2] = [0.5, 1.0]
+    nodes[2, x:x + 2] = [0.25, 0.0]
+    nodes[3, x:x + 2] = [1.0, 1.0]
+    g = jraph.GraphsTuple(
+        nodes=jnp.asarray(nodes), edges=jnp.asarray([[1.0], [3.0], [0.0]]),
+        senders=jnp.asarray([0, 0, 3]), receivers=jnp.asarray([1, 2, 0]),
+        globals=None, n_node=jnp.asarray([3, 1]), n_edge=jnp.asarray([2, 1]))
+    got = pair_wirelength(g, jnp.asarray([2.0, 1.0]))
+    np.testing.assert_allclose(got, 7 / 12, rtol=1e-6)
