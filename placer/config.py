@@ -329,6 +329,10 @@ class PolicyConfig:
             current placement at every step) or "netlist" (it reads the
             netlist alone, once per batch; the placement reaches the policy
             through the conv head's grid maps: far cheaper on large designs).
+        wire_mask: the conv head also reads the wire mask of the macro being
+            placed (the HPWL each cell adds; placer.rl.networks.wire_features),
+            as MaskPlace does. Needs head "conv". Checkpoints written before
+            this option hold policies without it.
     """
 
     hidden: int = 32
@@ -343,6 +347,7 @@ class PolicyConfig:
     conv_channels: tuple[int, ...] = (32, 32, 32)
     conv_embed: int = 16
     encoder_input: str = "placement"
+    wire_mask: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "deconv_channels", tuple(self.deconv_channels))
@@ -355,6 +360,9 @@ class PolicyConfig:
                              f"not {self.encoder_input!r}")
         if self.encoder_input == "netlist" and self.head != "conv":
             raise ValueError("model.encoder_input=netlist needs model.head=conv")
+        if self.wire_mask and self.head != "conv":
+            raise ValueError("model.wire_mask needs model.head=conv (set "
+                             "model.wire_mask=false with head=deconv)")
         object.__setattr__(self, "value_hidden", tuple(self.value_hidden))
 
 

@@ -24,8 +24,13 @@ def wire_mask(env: PlacementEnv, params: EnvParams, obs: Observation,
     With `soft_xy` (V, 2), soft macros count as placed at those positions
     (an estimate from an earlier force-directed pass).
     """
+    return wire_increase(params, obs, env.spec.grid_rows, env.spec.grid_cols, soft_xy)
+
+
+def wire_increase(params: EnvParams, obs: Observation, rows: int, cols: int,
+                  soft_xy: jnp.ndarray | None = None) -> jnp.ndarray:
+    """wire_mask on an R x C grid given as Python ints (no env needed)."""
     a = params.cost
-    rows, cols = env.spec.grid_rows, env.spec.grid_cols
     n = a.num_nets
     node = obs.current
     xy, placed = obs.xy, obs.placed

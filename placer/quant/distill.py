@@ -116,8 +116,7 @@ def record_states(policy, netlist: Netlist, samples: int = 8,
 
 def _apply_fn(net: PolicyValue):
     def apply(params, problem, obs):
-        return jax.vmap(lambda o: net.apply(params, problem.graph,
-                                            problem.env_params.orient, o)[0])(obs)
+        return jax.vmap(lambda o: ppo.apply_policy(net, params, problem, o)[0])(obs)
     return apply
 
 

@@ -35,7 +35,7 @@ import jraph
 import numpy as np
 
 from placer.config import PolicyConfig
-from placer.env.env import Observation
+from placer.env.env import EnvParams, Observation
 from placer.models.conv import Conv
 from placer.models.gnn import KERNEL_INIT, MLP, EdgeCentricEncoder
 from placer.models.graph import STATIC_FEATURES, NetlistGraph, placement_graph
@@ -58,6 +58,46 @@ def masked_entropy(logits: jax.Array, mask: jax.Array) -> jax.Array:
     logp = jax.nn.log_softmax(logits, axis=-1)
     p = jnp.exp(logp)
     return -jnp.sum(jnp.where(mask, p * logp, 0.0), axis=-1)
+
+
+# Clip of the wire-cost channel of wire_features (a cell that alone would add
+# WIRE_CLIP times the whole wirelength cost is as bad as any worse one).
+WIRE_CLIP = 4.0
+
+
+def wire_features(env_params: EnvParams, obs: Observation, rows: int,
+                  cols: int) -> jax.Array:
+    """(R * C, 2) wire-mask channels of the conv head for one observation.
+
+    With inc the weighted HPWL that placing the current macro at each cell
+    adds to its nets with placed pins (placer.baselines.greedy.wire_mask, the
+    observation of MaskPlace), and lo / hi its least / largest value over
+    the legal cells:
+
+    * shape: (inc - lo) / (hi - lo): 0 at the best legal cell, 1 at the worst;
+    * cost: (inc - lo) in units of the wirelength cost, (W + H) * sum(w),
+      times M, the number of macros to place, clipped to WIRE_CLIP: how much
+      the choice moves the wirelength cost if every macro chose alike, a
+      scale that carries from one design to another.
+
+    Both are 0 on illegal cells and everywhere when no net of the macro has
+    a placed pin yet.
+    """
+    from placer.baselines.greedy import wire_increase
+
+    inc = wire_increase(env_params, obs, rows, cols)
+    legal = obs.action_mask
+    big = jnp.asarray(jnp.finfo(inc.dtype).max, inc.dtype)
+    lo = jnp.min(jnp.where(legal, inc, big))
+    hi = jnp.max(jnp.where(legal, inc, -big))
+    rel = jnp.where(legal, inc - lo, 0.0)
+    span = jnp.where(jnp.any(legal), hi - lo, 0.0)
+    shape = rel / jnp.where(span > 0, span, 1.0)
+    a = env_params.cost
+    units = a.canvas.sum() * jnp.maximum(jnp.sum(a.net_weight), 1e-12)
+    m = env_params.num_to_place.astype(inc.dtype)
+    cost = jnp.minimum(rel / units * m, WIRE_CLIP)
+    return jnp.stack([shape, cost], -1).astype(jnp.float32)
 
 
 class AttentionReadout(nn.Module):
@@ -140,7 +180,8 @@ class GridHead(nn.Module):
       node, at that node's position (where its neighbours are);
     * the coverage of all placed nodes (the occupancy map), the action mask,
       and the x, y of each cell centre;
-    * the projected shared embedding h, the same in every cell (K channels).
+    * the projected shared embedding h, the same in every cell (K channels);
+    * optionally the two wire-mask channels of wire_features (3 K + 7 maps).
 
     Then 3 x 3 convolutions (SAME, ReLU) and a 1 x 1 convolution give one
     logit per cell. The mean and the max over the cells of the last
@@ -159,12 +200,12 @@ class GridHead(nn.Module):
 
     @nn.compact
     def __call__(self, graph: jraph.GraphsTuple, nodes: jax.Array, h: jax.Array,
-                 current: jax.Array,
-                 action_mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+                 current: jax.Array, action_mask: jax.Array,
+                 wire: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
         """(R * C,) logits, row-major, and (2 channels[-1],) pooled features,
         from the placement graph (nodes (Vp, F) features), node embeddings
-        (Vp, D), shared embedding h (E,), the node being placed () and the
-        action mask (R * C,)."""
+        (Vp, D), shared embedding h (E,), the node being placed (), the
+        action mask (R * C,) and the wire-mask channels (R * C, 2) or None."""
         r, c = self.grid_rows, self.grid_cols
         x = graph.nodes
         node_mask = jraph.get_node_padding_mask(graph)
@@ -178,17 +219,20 @@ class GridHead(nn.Module):
         where = scatter_boxes(v, lo, hi, placed, r, c, "box")       # (R, C, K)
         send, recv = graph.senders, graph.receivers
         other = jnp.where(send == current, recv, send)
-        wire = (((send == current) | (recv == current))
-                & jraph.get_edge_padding_mask(graph) & placed[other])
+        linked = (((send == current) | (recv == current))
+                  & jraph.get_edge_padding_mask(graph) & placed[other])
         p = x[other, _XY:_XY + 2]
         weight = graph.edges.reshape(send.shape[0], -1)[:, :1]
-        neighbours = scatter_boxes(weight, p, p, wire, r, c, "box")   # (R, C, 1)
+        neighbours = scatter_boxes(weight, p, p, linked, r, c, "box")   # (R, C, 1)
         cy = (jnp.arange(r, dtype=jnp.float32) + 0.5) / r
         cx = (jnp.arange(c, dtype=jnp.float32) + 0.5) / c
         coords = jnp.stack(jnp.broadcast_arrays(cx[None, :], cy[:, None]), -1)
         g = jnp.broadcast_to(dense("shared_project")(h), (r, c, self.embed))
         mask = action_mask.reshape(r, c, 1).astype(jnp.float32)
-        y = jnp.concatenate([cover, where, neighbours, mask, coords, g], -1)
+        maps = [cover, where, neighbours, mask, coords, g]
+        if wire is not None:
+            maps.append(wire.reshape(r, c, -1).astype(jnp.float32))
+        y = jnp.concatenate(maps, -1)
         for i, ch in enumerate(self.channels):
             y = nn.relu(Conv(ch, (3, 3), kernel_init=KERNEL_INIT, name=f"conv_{i}")(y))
         pooled = jnp.concatenate([y.mean((0, 1)), y.max((0, 1))])
@@ -219,6 +263,8 @@ class PolicyValue(nn.Module):
             at every step and batch entry and is computed once per call of a
             vmapped or scanned policy; the placement reaches the policy
             through the conv head's grid maps). "netlist" needs the conv head.
+        wire_mask: the conv head also reads the wire-mask channels
+            (wire_features), passed as ``wire`` (see placer.rl.ppo.apply_policy).
     """
 
     grid_rows: int
@@ -235,6 +281,7 @@ class PolicyValue(nn.Module):
     conv_channels: Sequence[int] = (32, 32, 32)
     conv_embed: int = 16
     encoder_input: str = "placement"
+    wire_mask: bool = False
 
     @classmethod
     def from_config(cls, cfg: PolicyConfig, grid_rows: int,
@@ -247,7 +294,7 @@ class PolicyValue(nn.Module):
                    freeze_encoder=cfg.freeze_encoder,
                    edge_distance=cfg.edge_distance, head=cfg.head,
                    conv_channels=tuple(cfg.conv_channels), conv_embed=cfg.conv_embed,
-                   encoder_input=cfg.encoder_input)
+                   encoder_input=cfg.encoder_input, wire_mask=cfg.wire_mask)
 
     @property
     def grid_free(self) -> bool:
@@ -259,8 +306,8 @@ class PolicyValue(nn.Module):
         return self.clone(grid_rows=int(grid_rows), grid_cols=int(grid_cols))
 
     @nn.compact
-    def __call__(self, graph: NetlistGraph, orient: jax.Array,
-                 obs: Observation) -> tuple[jax.Array, jax.Array]:
+    def __call__(self, graph: NetlistGraph, orient: jax.Array, obs: Observation,
+                 wire: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
         """Masked logits and value of one observation.
 
         Args:
@@ -268,10 +315,15 @@ class PolicyValue(nn.Module):
             orient: (V',) orientation codes (the environment's params.orient).
             obs: one observation: action_mask (R * C,), current (), xy
                 (V', 2), placed (V',).
+            wire: (R * C, 2) wire_features of obs; needed with wire_mask,
+                ignored without.
 
         Returns:
             logits (R * C,) with illegal cells at MASKED_LOGIT, and value ().
         """
+        if self.wire_mask and (self.head != "conv" or wire is None):
+            raise ValueError("wire_mask needs the conv head and the wire features "
+                             "(placer.rl.ppo.apply_policy computes them)")
         g = placement_graph(graph, obs.xy, orient, obs.placed, self.edge_distance)
         if self.encoder_input == "netlist":
             if self.head != "conv":
@@ -297,7 +349,8 @@ class PolicyValue(nn.Module):
             logits, pooled = GridHead(self.grid_rows, self.grid_cols,
                                       tuple(self.conv_channels), self.conv_embed,
                                       name="policy_head")(
-                g, enc.nodes, h, obs.current, obs.action_mask)
+                g, enc.nodes, h, obs.current, obs.action_mask,
+                wire if self.wire_mask else None)
             value_in = jnp.concatenate([h, pooled])
         elif self.head == "deconv":
             logits = DeconvHead(self.grid_rows, self.grid_cols,
@@ -344,6 +397,6 @@ def with_encoder(params: Any, encoder_params: Any) -> Any:
     return {**params, "params": inner}
 
 
-__all__ = ["HEADS", "MASKED_LOGIT", "AttentionReadout", "DeconvHead", "GridHead",
-           "PolicyValue",
-           "masked_entropy", "masked_logits", "uncommitted", "with_encoder"]
+__all__ = ["HEADS", "MASKED_LOGIT", "WIRE_CLIP", "AttentionReadout", "DeconvHead",
+           "GridHead", "PolicyValue", "masked_entropy", "masked_logits", "uncommitted",
+           "wire_features", "with_encoder"]

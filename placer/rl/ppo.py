@@ -30,7 +30,7 @@ from flax import struct
 from placer.config import PPOConfig
 from placer.env.env import EnvParams, EnvSpec, Observation, PlacementEnv
 from placer.models.graph import NetlistGraph
-from placer.rl.networks import PolicyValue, masked_entropy
+from placer.rl.networks import PolicyValue, masked_entropy, wire_features
 
 REWARD_NORMS = ("running", "batch", "none")
 
@@ -138,9 +138,19 @@ def normalise_rewards(stats: RewardStats, x: jax.Array,
     return stats, (x - stats.mean) / jnp.sqrt(stats.var + 1e-8)
 
 
+def apply_policy(net: PolicyValue, params, problem: Problem,
+                 obs: Observation) -> tuple[jax.Array, jax.Array]:
+    """``net``'s (masked logits, value) for one observation of ``problem``,
+    with the wire-mask channels computed from the environment when the
+    network reads them."""
+    wire = (wire_features(problem.env_params, obs, net.grid_rows, net.grid_cols)
+            if net.wire_mask else None)
+    return net.apply(params, problem.graph, problem.env_params.orient, obs, wire)
+
+
 def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
                  key: jax.Array, greedy: bool):
-    logits, value = net.apply(params, problem.graph, problem.env_params.orient, obs)
+    logits, value = apply_policy(net, params, problem, obs)
     action = (jnp.argmax(logits) if greedy
               else jax.random.categorical(key, logits)).astype(jnp.int32)
     log_prob = jax.nn.log_softmax(logits)[action]
@@ -178,8 +188,7 @@ def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
              advantages: jax.Array, returns: jax.Array,
              cfg: PPOConfig) -> tuple[jax.Array, dict]:
     """Mean PPO loss over the valid transitions of a minibatch (leaves (n, ...))."""
-    apply = jax.vmap(lambda o: net.apply(params, problem.graph,
-                                         problem.env_params.orient, o))
+    apply = jax.vmap(lambda o: apply_policy(net, params, problem, o))
     logits, value = apply(batch.obs)                                   # (n, A), (n,)
     w = batch.valid.astype(value.dtype)
     w = w / jnp.maximum(jnp.sum(w), 1.0)
@@ -230,8 +239,14 @@ def init_train_state(env: PlacementEnv, net: PolicyValue, problem: Problem,
 def init_fn(spec: EnvSpec, net: PolicyValue):
     """Jitted (key, Problem) -> params, one per (env spec, network)."""
     env = PlacementEnv(spec)
-    return jax.jit(lambda k, pr: net.init(
-        k, pr.graph, pr.env_params.orient, env.reset(pr.env_params)[1].observation))
+
+    def init(k, pr):
+        obs = env.reset(pr.env_params)[1].observation
+        wire = (wire_features(pr.env_params, obs, net.grid_rows, net.grid_cols)
+                if net.wire_mask else None)
+        return net.init(k, pr.graph, pr.env_params.orient, obs, wire)
+
+    return jax.jit(init)
 
 
 def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
@@ -340,6 +355,6 @@ def make_evaluate(env: PlacementEnv, net: PolicyValue):
 
 
 __all__ = ["REWARD_NORMS", "Problem", "RewardStats", "TrainState", "Transition",
-           "clipped_surrogate", "compiled", "compute_gae", "init_fn",
+           "apply_policy", "clipped_surrogate", "compiled", "compute_gae", "init_fn",
            "init_train_state", "make_evaluate", "make_optimizer", "make_update",
            "normalise_rewards", "ppo_loss", "rollout", "update_reward_stats"]

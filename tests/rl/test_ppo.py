@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from placer.config import PPOConfig
+from placer.config import PolicyConfig, PPOConfig
 from placer.errors import PlacerInputError
 from placer.models.graph import netlist_graph
 from placer.reward_model.model import RewardPredictor, init_params
@@ -16,6 +16,7 @@ from placer.rl.networks import (
     MASKED_LOGIT,
     DeconvHead,
     masked_entropy,
+    wire_features,
     with_encoder,
 )
 from tests.rl.probe import (
@@ -83,10 +84,16 @@ def _probe_obs():
 
 # Jitted once (the network is a static argument): faster than op-by-op on CPU,
 # and tests with equal networks share the compilation.
+def _wire(net, pr, obs):
+    return (wire_features(pr.env_params, obs, net.grid_rows, net.grid_cols)
+            if net.wire_mask else None)
+
+
 _INIT = jax.jit(lambda key, pr, obs, net: net.init(key, pr.graph, pr.env_params.orient,
-                                                   obs), static_argnums=3)
-_APPLY = jax.jit(lambda params, pr, obs, net: net.apply(
-    params, pr.graph, pr.env_params.orient, obs), static_argnums=3)
+                                                   obs, _wire(net, pr, obs)),
+                static_argnums=3)
+_APPLY = jax.jit(lambda params, pr, obs, net: ppo.apply_policy(net, params, pr, obs),
+                 static_argnums=3)
 
 
 def _init(net, problem, obs, seed=0):
@@ -114,6 +121,46 @@ def test_policy_value__masks_illegal_cells():
     assert logits.shape == (16,) and value.shape == ()
     assert np.all(np.asarray(logits)[~np.asarray(mask)] == MASKED_LOGIT)
     assert np.all(np.asarray(logits)[np.asarray(mask)] > MASKED_LOGIT / 2)
+
+
+def test_wire_features__probe_known_answer():
+    """The probe: a net of weight 1 from the port at (0, 0) to the 1 x 1
+    macro on a 4 x 4 canvas and grid. At cell (r, c) the macro's centre is
+    (c + 0.5, r + 0.5), so the HPWL it adds is inc = r + c + 1: lo = 1 at
+    (0, 0), hi = 7 at (3, 3). shape = (inc - lo) / (hi - lo) = (r + c) / 6;
+    cost = (inc - lo) / ((W + H) * sum w) * M = (r + c) / (8 * 1) * 1.
+    With cell (0, 0) masked out, lo = 2 and hi = 7 over the legal cells:
+    shape = (r + c - 1) / 5, cost = (r + c - 1) / 8, and 0 on cell (0, 0)."""
+    env, problem, obs = _probe_obs()
+    rc = np.add.outer(np.arange(4), np.arange(4)).reshape(-1).astype(float)
+    f = np.asarray(jax.jit(wire_features, static_argnums=(2, 3))(
+        problem.env_params, obs, 4, 4))
+    assert f.shape == (16, 2)
+    np.testing.assert_allclose(f[:, 0], rc / 6, atol=1e-6)
+    np.testing.assert_allclose(f[:, 1], rc / 8, atol=1e-6)
+    masked = obs.replace(action_mask=jnp.arange(16) != 0)
+    g = np.asarray(jax.jit(wire_features, static_argnums=(2, 3))(
+        problem.env_params, masked, 4, 4))
+    want = np.where(np.arange(16) != 0, rc - 1, 0.0)
+    np.testing.assert_allclose(g[:, 0], want / 5, atol=1e-6)
+    np.testing.assert_allclose(g[:, 1], want / 8, atol=1e-6)
+
+
+def test_wire_mask__needs_conv_head_and_features():
+    """The wire mask with the deconv head fails at config time; a wire-mask
+    network called without the features fails; old checkpoints' model
+    metadata (no wire_mask key) load as networks without it."""
+    from placer.rl.policy import model_config
+
+    with pytest.raises(ValueError, match="wire_mask"):
+        PolicyConfig(head="deconv")
+    env, problem, obs = _probe_obs()
+    net = small_net()
+    params = _init(net, problem, obs)
+    with pytest.raises(ValueError, match="wire"):
+        net.apply(params, problem.graph, problem.env_params.orient, obs)
+    assert model_config({"model": {"head": "conv"}}).wire_mask is False
+    assert model_config({"model": {"head": "conv", "wire_mask": True}}).wire_mask
 
 
 def test_deconv_head__odd_grid_is_cropped():
@@ -150,7 +197,7 @@ def test_policy_value__frozen_encoder_gets_no_gradient():
     params = _init(net, problem, obs)
 
     def f(p, pr, o):
-        logits, value = net.apply(p, pr.graph, pr.env_params.orient, o)
+        logits, value = ppo.apply_policy(net, p, pr, o)
         return jax.nn.log_softmax(logits)[3] + value
 
     g = jax.jit(jax.grad(f))(params, problem, obs)["params"]
@@ -158,21 +205,24 @@ def test_policy_value__frozen_encoder_gets_no_gradient():
     assert float(jnp.abs(g["policy_head"]["logits"]["kernel"]).max()) > 0.0
 
 
-def _probe_update():
-    """The probe's env, problem, network and jitted functions (shared, through
-    ppo.compiled, with the training-loop tests)."""
+def _probe_update(**kw):
+    """The probe's env, problem, network (kw: PolicyConfig overrides) and
+    jitted functions (shared, through ppo.compiled, with the training-loop
+    tests)."""
     env, problem = probe_problem()
-    net = small_net()
+    net = small_net(**kw)
     env, opt, update, evaluate = ppo.compiled(env.spec, net, PROBE_CFG)
     return {"env": env, "problem": problem, "net": net, "opt": opt,
             "update": update, "evaluate": evaluate}
 
 
-def test_ppo__probe_learns_best_cell():
+@pytest.mark.parametrize("wire_mask", [False, True])
+def test_ppo__probe_learns_best_cell(wire_mask):
     """PPO finds the single best cell of the probe in 20 updates (a few
     seconds after compilation): the greedy action becomes it and the sampled
-    episodes all take it."""
-    u = _probe_update()
+    episodes all take it. Without the wire mask the network sees nothing
+    that marks the cell: it learns from the reward alone."""
+    u = _probe_update(wire_mask=wire_mask)
     ts = ppo.init_train_state(u["env"], u["net"], u["problem"], jax.random.PRNGKey(0),
                               u["opt"])
     ts, m = u["update"](ts, u["problem"])        # compiles (shared, cached)
@@ -184,8 +234,7 @@ def test_ppo__probe_learns_best_cell():
     seconds = time.perf_counter() - t0           # about 3 s on one idle core
     out = u["evaluate"](ts.params, u["problem"])
     obs = u["env"].reset(u["problem"].env_params)[1].observation
-    logits, _ = u["net"].apply(ts.params, u["problem"].graph,
-                               u["problem"].env_params.orient, obs)
+    logits, _ = ppo.apply_policy(u["net"], ts.params, u["problem"], obs)
     assert int(jnp.argmax(logits)) == BEST_CELL
     np.testing.assert_allclose(float(out["reward"]), -0.7431928, atol=1e-5)
     np.testing.assert_allclose(float(m["episode_reward"]), -0.7431928, atol=1e-3)

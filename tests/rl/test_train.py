@@ -75,7 +75,7 @@ def test_place_rl__deconv_rejects_other_grid_and_no_episodes(tmp_path):
     from placer.rl.train import build_session, initial_params
 
     nl = probe_netlist()
-    deconv = dataclasses.replace(SMALL, head="deconv")
+    deconv = dataclasses.replace(SMALL, head="deconv", wire_mask=False)
     train(dataclasses.replace(_cfg(tmp_path), updates=1, model=deconv), nl,
           log=lambda m: None)
     policy = load_policy(tmp_path / "policy")
