@@ -75,6 +75,24 @@ def policy_meta(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
             **extra}
 
 
+def checkpoint_model(cfg: TrainRLConfig, log=None) -> TrainRLConfig:
+    """``cfg`` with the network of its init_checkpoint (fine-tuning continues
+    that network, whatever the config's model says; only freeze_encoder is
+    taken from the config). ``log`` is told which fields differed."""
+    from placer.rl.policy import load_policy, model_config
+
+    if cfg.init_checkpoint is None:
+        return cfg
+    model = dataclasses.replace(model_config(load_policy(cfg.init_checkpoint).meta),
+                                freeze_encoder=cfg.model.freeze_encoder)
+    changed = [f.name for f in dataclasses.fields(model)
+               if getattr(model, f.name) != getattr(cfg.model, f.name)]
+    if changed and log is not None:
+        log("fine-tuning keeps the checkpoint's network: "
+            + ", ".join(f"model.{k}={getattr(model, k)!r}" for k in changed))
+    return dataclasses.replace(cfg, model=model)
+
+
 def build_session(cfg: TrainRLConfig, netlist: Netlist) -> Session:
     """Env, problem, network and jitted functions for ``netlist``."""
     if not netlist.metadata.get("grid_given", True):
@@ -178,6 +196,7 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
     t_start = time.perf_counter()
     out_dir = os.path.abspath(cfg.output_dir)
     os.makedirs(out_dir, exist_ok=True)
+    cfg = checkpoint_model(cfg, log)
     sessions = [build_session(cfg, nl) for nl in netlists]
     grids = {(se.net.grid_rows, se.net.grid_cols) for se in sessions}
     if len(grids) > 1 and not sessions[0].net.grid_free:
@@ -322,5 +341,5 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
     return Policy(net=se.net, params=ts.params, meta=new_meta), info
 
 
-__all__ = ["POLICY_FORMAT", "Session", "build_session", "fine_tune",
+__all__ = ["POLICY_FORMAT", "Session", "build_session", "checkpoint_model", "fine_tune",
            "initial_params", "policy_meta", "train"]

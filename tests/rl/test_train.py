@@ -148,6 +148,28 @@ def test_initial_params__pretrained_encoder_and_fine_tuning(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_train__fine_tuning_keeps_the_checkpoints_network(tmp_path):
+    """A policy trained without the wire mask fine-tunes under a config that
+    asks for it (the default): the checkpoint's network is kept, and the run
+    says so; freeze_encoder still comes from the config."""
+    from placer.rl.train import checkpoint_model
+
+    nl = probe_netlist()
+    plain = dataclasses.replace(SMALL, wire_mask=False)
+    train(dataclasses.replace(_cfg(tmp_path / "run"), updates=1, model=plain), nl,
+          log=lambda m: None)
+    lines = []
+    cfg = dataclasses.replace(
+        _cfg(tmp_path / "ft", init_checkpoint=str(tmp_path / "run"),
+             model=dataclasses.replace(SMALL, wire_mask=True, freeze_encoder=True)),
+        updates=1)
+    got = checkpoint_model(cfg, lines.append).model
+    assert got.wire_mask is False and got.freeze_encoder is True
+    assert any("model.wire_mask=False" in m for m in lines)
+    train(cfg, nl, log=lambda m: None)
+    assert load_policy(tmp_path / "ft").net.wire_mask is False
+
+
 def test_conv_policy__places_another_grid(tmp_path):
     """A conv-head policy trained on the 4 x 4 probe places the same design on
     a 3 x 5 grid legally, on that grid's cell centres."""
