@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import jraph
 import numpy as np
 
+from placer.baselines.greedy import wire_increase
 from placer.config import PolicyConfig
 from placer.env.env import EnvParams, Observation
 from placer.models.conv import Conv
@@ -83,8 +84,6 @@ def wire_features(env_params: EnvParams, obs: Observation, rows: int,
     Both are 0 on illegal cells and everywhere when no net of the macro has
     a placed pin yet.
     """
-    from placer.baselines.greedy import wire_increase
-
     inc = wire_increase(env_params, obs, rows, cols)
     legal = obs.action_mask
     big = jnp.asarray(jnp.finfo(inc.dtype).max, inc.dtype)

@@ -143,9 +143,14 @@ def apply_policy(net: PolicyValue, params, problem: Problem,
     """``net``'s (masked logits, value) for one observation of ``problem``,
     with the wire-mask channels computed from the environment when the
     network reads them."""
-    wire = (wire_features(problem.env_params, obs, net.grid_rows, net.grid_cols)
+    return net.apply(params, problem.graph, problem.env_params.orient, obs,
+                     _wire(net, problem, obs))
+
+
+def _wire(net: PolicyValue, problem: Problem, obs: Observation) -> jax.Array | None:
+    """The wire-mask channels of ``obs`` if ``net`` reads them, else None."""
+    return (wire_features(problem.env_params, obs, net.grid_rows, net.grid_cols)
             if net.wire_mask else None)
-    return net.apply(params, problem.graph, problem.env_params.orient, obs, wire)
 
 
 def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
@@ -242,9 +247,7 @@ def init_fn(spec: EnvSpec, net: PolicyValue):
 
     def init(k, pr):
         obs = env.reset(pr.env_params)[1].observation
-        wire = (wire_features(pr.env_params, obs, net.grid_rows, net.grid_cols)
-                if net.wire_mask else None)
-        return net.init(k, pr.graph, pr.env_params.orient, obs, wire)
+        return net.init(k, pr.graph, pr.env_params.orient, obs, _wire(net, pr, obs))
 
     return jax.jit(init)
 
