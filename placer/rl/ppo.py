@@ -144,10 +144,11 @@ def apply_policy(net: PolicyValue, params, problem: Problem,
     with the wire-mask channels computed from the environment when the
     network reads them."""
     return net.apply(params, problem.graph, problem.env_params.orient, obs,
-                     _wire(net, problem, obs))
+                     wire_inputs(net, problem, obs))
 
 
-def _wire(net: PolicyValue, problem: Problem, obs: Observation) -> jax.Array | None:
+def wire_inputs(net: PolicyValue, problem: Problem,
+                obs: Observation) -> jax.Array | None:
     """The wire-mask channels of ``obs`` if ``net`` reads them, else None."""
     return (wire_features(problem.env_params, obs, net.grid_rows, net.grid_cols)
             if net.wire_mask else None)
@@ -247,7 +248,8 @@ def init_fn(spec: EnvSpec, net: PolicyValue):
 
     def init(k, pr):
         obs = env.reset(pr.env_params)[1].observation
-        return net.init(k, pr.graph, pr.env_params.orient, obs, _wire(net, pr, obs))
+        return net.init(k, pr.graph, pr.env_params.orient, obs,
+                        wire_inputs(net, pr, obs))
 
     return jax.jit(init)
 
@@ -360,4 +362,5 @@ def make_evaluate(env: PlacementEnv, net: PolicyValue):
 __all__ = ["REWARD_NORMS", "Problem", "RewardStats", "TrainState", "Transition",
            "apply_policy", "clipped_surrogate", "compiled", "compute_gae", "init_fn",
            "init_train_state", "make_evaluate", "make_optimizer", "make_update",
-           "normalise_rewards", "ppo_loss", "rollout", "update_reward_stats"]
+           "normalise_rewards", "ppo_loss", "rollout", "update_reward_stats",
+           "wire_inputs"]

@@ -84,13 +84,8 @@ def _probe_obs():
 
 # Jitted once (the network is a static argument): faster than op-by-op on CPU,
 # and tests with equal networks share the compilation.
-def _wire(net, pr, obs):
-    return (wire_features(pr.env_params, obs, net.grid_rows, net.grid_cols)
-            if net.wire_mask else None)
-
-
 _INIT = jax.jit(lambda key, pr, obs, net: net.init(key, pr.graph, pr.env_params.orient,
-                                                   obs, _wire(net, pr, obs)),
+                                                   obs, ppo.wire_inputs(net, pr, obs)),
                 static_argnums=3)
 _APPLY = jax.jit(lambda params, pr, obs, net: ppo.apply_policy(net, params, pr, obs),
                  static_argnums=3)
