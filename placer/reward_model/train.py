@@ -56,6 +56,7 @@ from placer.reward_model.model import (
     model_meta,
     netlist_grid,
 )
+from placer.run_log import RunLogger
 
 
 @dataclasses.dataclass
@@ -218,31 +219,6 @@ def evaluate(model: RewardModel, data: list[NetlistSamples], indices: list[np.nd
     return {"netlists": per, "mean": mean, "pooled": pooled}
 
 
-class _Logger:
-    """TensorBoard scalars (tensorboardX) plus a metrics.jsonl file."""
-
-    def __init__(self, out_dir: str):
-        from tensorboardX import SummaryWriter
-
-        self.writer = SummaryWriter(os.path.join(out_dir, "logs"))
-        # kept open for the run; closed by close()
-        self.jsonl = open(  # noqa: SIM115
-            os.path.join(out_dir, "metrics.jsonl"), "a", encoding="utf-8")
-
-    def scalars(self, step: int, values: dict, prefix: str) -> None:
-        for k, v in values.items():
-            self.writer.add_scalar(f"{prefix}/{k}", float(v), step)
-
-    def record(self, step: int, record: dict) -> None:
-        self.jsonl.write(json.dumps({"step": step, **record}) + "\n")
-        self.jsonl.flush()
-        self.writer.flush()
-
-    def close(self) -> None:
-        self.writer.close()
-        self.jsonl.close()
-
-
 def _flat(report: dict) -> dict:
     return {f"{t}_{m}": v for t, d in report.items() for m, v in d.items()}
 
@@ -310,7 +286,7 @@ def train(cfg: PretrainConfig, log=print) -> dict:
         params, opt_state = ck.params, ck.train["opt_state"]
         step = int(ck.train["step"])
         log(f"resumed from step {step}")
-    logger = _Logger(out_dir)
+    logger = RunLogger(out_dir)
     every_ckpt = cfg.checkpoint_every or cfg.eval_every
     bar = None
     if cfg.progress:

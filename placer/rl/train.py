@@ -47,6 +47,7 @@ from placer.netlist.model import Netlist
 from placer.rl import ppo
 from placer.rl.networks import PolicyValue, uncommitted, with_encoder
 from placer.rl.policy import POLICY_FORMAT
+from placer.run_log import RunLogger
 from placer.stdcell.force_directed import FDSchedule
 
 
@@ -186,7 +187,6 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
         PlacerInputError: options that do not fit together, or a bad
             checkpoint to start from.
     """
-    from placer.reward_model.train import _Logger
 
     if cfg.updates < 1 or cfg.eval_every < 1 or cfg.checkpoint_every < 1:
         raise PlacerInputError("updates, eval_every and checkpoint_every must be >= 1")
@@ -217,7 +217,7 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
         ts, stats = _from_train(ck.params, ck.train)
         log(f"resumed from update {int(ts.step)}")
     step = int(ts.step)
-    logger = _Logger(out_dir)
+    logger = RunLogger(out_dir)
     bar = None
     if cfg.progress:
         from tqdm import tqdm
