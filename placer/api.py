@@ -72,7 +72,8 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
 
     t0 = time.perf_counter()
     if method not in METHODS:
-        raise PlacerInputError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+        raise PlacerInputError(
+            f"unknown method {method!r}; known: {', '.join(METHODS)}")
     if budget_s is not None and not budget_s > 0:
         raise PlacerInputError(f"budget_s must be positive, got {budget_s!r}")
     opts = dict(options)
@@ -85,9 +86,11 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
                if method == "rl" else {})
     envs = opts.pop("envs", None) if method == "rl" else None
     tuned = None
-    sa_fields = {k: opts.pop(k) for k in list(opts) if k in SAConfig.__dataclass_fields__}
+    sa_fields = {k: opts.pop(k) for k in list(opts)
+                 if k in SAConfig.__dataclass_fields__}
     if opts:
-        raise PlacerInputError(f"unknown option(s) for place(): {', '.join(sorted(opts))}")
+        raise PlacerInputError(
+            f"unknown option(s) for place(): {', '.join(sorted(opts))}")
     if not netlist.metadata.get("grid_given", True):
         # no grid in the files or the arguments: Circuit Training's gridding
         from placer.gridding import grid_for
@@ -121,9 +124,8 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
     if method in ("greedy", "sa"):
         g = jax.device_get(jax.jit(lambda k: env.rollout(params, k, greedy_policy(
             env, params)))(key))
-        if g["infeasible"] or g["invalid"]:
-            if method == "greedy":
-                raise PlacerInputError("greedy placement ran out of legal cells")
+        if (g["infeasible"] or g["invalid"]) and method == "greedy":
+            raise PlacerInputError("greedy placement ran out of legal cells")
         if method == "greedy":
             xy, orient, cost = g["xy"], base_orient, float(g["proxy"])
     if method == "rl":

@@ -202,7 +202,7 @@ def _read_aux(path: str) -> dict[str, tuple[str, int]]:
     for ext in ("nodes", "nets", "scl"):
         if ext not in files:
             raise PlacerInputError(f"lists no .{ext} file", path, last)
-    for ext, (f, ln) in files.items():
+    for f, ln in files.values():
         if not os.path.isfile(f):
             raise PlacerInputError(f"listed file {os.path.basename(f)!r} not found "
                                    f"({f})", path, ln)

@@ -316,7 +316,7 @@ def build_nets(drivers: list[int], sinks: list[list[int]],
     np.cumsum(deg, out=ptr[1:])
     flat = np.fromiter(
         itertools.chain.from_iterable(
-            itertools.chain((d,), s) for d, s in zip(drivers, sinks)),
+            itertools.chain((d,), s) for d, s in zip(drivers, sinks, strict=True)),
         dtype=np.int32, count=int(ptr[-1]))
     return ptr, flat, np.asarray(weights, dtype=np.float64)
 

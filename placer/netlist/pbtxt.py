@@ -563,7 +563,7 @@ def _build(path: str, raw: _Raw, lowercase_macro: str) -> Netlist:
                                lines[i])
     node_orient = np.full(nv, NO_ORIENT, dtype=np.int8)
     node_orient[sized_v] = 0    # N unless the netlist says otherwise
-    for v, i in zip(sized_v.tolist(), sized):
+    for v, i in zip(sized_v.tolist(), sized, strict=True):
         o = attrs[i].get("orientation")
         if o is not None:
             oi = ORIENT_INDEX.get(o[1]) if isinstance(o[1], str) else None
@@ -587,10 +587,7 @@ def _build(path: str, raw: _Raw, lowercase_macro: str) -> Netlist:
         a = attrs[i]
         name = names[i]
         parent = a.get("macro_name")
-        if parent is None:
-            parent = name.rsplit("/", 1)[0]
-        else:
-            parent = parent[1]
+        parent = name.rsplit("/", 1)[0] if parent is None else parent[1]
         v = node_of.get(parent) if isinstance(parent, str) else None
         if v is None or not is_macro[v]:
             raise PlacerInputError(
@@ -808,7 +805,7 @@ def write_pbtxt(nl: Netlist, path: str | os.PathLike) -> None:
     has_hard = HARD_MACRO in node_kind
     soft_mark = (not has_hard and any(
         k == SOFT_MACRO and not nm.startswith("Grp_")
-        for k, nm in zip(node_kind, nl.node_names)))
+        for k, nm in zip(node_kind, nl.node_names, strict=True)))
     type_names = {PORT: "PORT", HARD_MACRO: "MACRO", SOFT_MACRO: "macro",
                   STDCELL: "STDCELL"}
     out: list[str] = []

@@ -200,7 +200,7 @@ def apply_plc(nl: Netlist, plc: PlcFile, path: str) -> Netlist:
     """Positions, orientations and fixed flags of ``plc`` applied to a copy of
     ``nl``. Every netlist node (ports, macros, std cells) must appear once."""
     v_of_index = {int(i): v for v, i in enumerate(nl.node_index)}
-    pin_indices = set(int(i) for i, k in zip(nl.pin_index, nl.pin_kind)
+    pin_indices = set(int(i) for i, k in zip(nl.pin_index, nl.pin_kind, strict=True)
                       if k in (PIN_HARD, PIN_SOFT))
     seen = np.zeros(nl.num_nodes, dtype=bool)
     xy = nl.node_xy.copy()
