@@ -14,6 +14,7 @@ SHARED_DIR = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
 
 
 _JAX_CACHE: list[str] = []
+_CACHE_ENV = "PLACER_TEST_XLA_CACHE_DIR"
 
 
 def pytest_configure(config):
@@ -23,15 +24,23 @@ def pytest_configure(config):
     (placer.place, the dataset builder, the trainers), which XLA would
     otherwise compile again in every test; with the cache an identical
     program is compiled once per run. The cache folder is new for each run
-    and removed at the end, so no run reads another's compilations.
-    PLACER_TEST_XLA_CACHE=0 turns it off.
+    (made by the main pytest process and shared with its pytest-xdist
+    workers through an environment variable) and removed at the end, so no
+    run reads another's compilations. PLACER_TEST_XLA_CACHE=0 turns it off.
     """
     import jax
 
     if os.environ.get("PLACER_TEST_XLA_CACHE", "1") == "0":
         return
-    _JAX_CACHE.append(tempfile.mkdtemp(prefix="placer-test-xla-"))
-    jax.config.update("jax_compilation_cache_dir", _JAX_CACHE[0])
+    if hasattr(config, "workerinput"):          # an xdist worker: the main's folder
+        cache = os.environ.get(_CACHE_ENV)
+        if cache is None:
+            return
+    else:
+        cache = tempfile.mkdtemp(prefix="placer-test-xla-")
+        os.environ[_CACHE_ENV] = cache
+        _JAX_CACHE.append(cache)
+    jax.config.update("jax_compilation_cache_dir", cache)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
@@ -39,6 +48,15 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     for d in _JAX_CACHE:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker per core, at most 8 (each is a JAX process of
+    up to about a gigabyte, and the suite has few files long enough to keep
+    more busy)."""
+    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+             else os.cpu_count() or 1)
+    return max(1, min(cores, 8))
 
 
 def find_shared_dir() -> Path:

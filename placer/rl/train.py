@@ -187,7 +187,6 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
         PlacerInputError: options that do not fit together, or a bad
             checkpoint to start from.
     """
-
     if cfg.updates < 1 or cfg.eval_every < 1 or cfg.checkpoint_every < 1:
         raise PlacerInputError("updates, eval_every and checkpoint_every must be >= 1")
     netlists = netlist if isinstance(netlist, list) else [netlist]
