@@ -53,6 +53,9 @@ class Transition:
     value: jax.Array      # () V_old(obs)
     valid: jax.Array      # () bool: a real step (the episode was not done)
     last: jax.Array       # () bool: the episode's last real step
+    # (R * C, 2) the wire-mask channels the policy saw (None without them),
+    # kept so that the loss does not compute them again in every epoch
+    wire: jax.Array | None = None
 
 
 @struct.dataclass
@@ -138,13 +141,16 @@ def normalise_rewards(stats: RewardStats, x: jax.Array,
     return stats, (x - stats.mean) / jnp.sqrt(stats.var + 1e-8)
 
 
-def apply_policy(net: PolicyValue, params, problem: Problem,
-                 obs: Observation) -> tuple[jax.Array, jax.Array]:
-    """``net``'s (masked logits, value) for one observation of ``problem``,
-    with the wire-mask channels computed from the environment when the
+def apply_policy(net: PolicyValue, params, problem: Problem, obs: Observation,
+                 wire: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
+    """``net``'s (masked logits, value) for one observation of ``problem``.
+
+    ``wire``: the observation's wire-mask channels (wire_inputs), when they
+    are already known; None computes them from the environment if the
     network reads them."""
-    return net.apply(params, problem.graph, problem.env_params.orient, obs,
-                     wire_inputs(net, problem, obs))
+    if wire is None:
+        wire = wire_inputs(net, problem, obs)
+    return net.apply(params, problem.graph, problem.env_params.orient, obs, wire)
 
 
 def wire_inputs(net: PolicyValue, problem: Problem,
@@ -156,11 +162,12 @@ def wire_inputs(net: PolicyValue, problem: Problem,
 
 def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
                  key: jax.Array, greedy: bool):
-    logits, value = apply_policy(net, params, problem, obs)
+    wire = wire_inputs(net, problem, obs)
+    logits, value = apply_policy(net, params, problem, obs, wire)
     action = (jnp.argmax(logits) if greedy
               else jax.random.categorical(key, logits)).astype(jnp.int32)
     log_prob = jax.nn.log_softmax(logits)[action]
-    return action, log_prob, value
+    return action, log_prob, value, wire
 
 
 def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
@@ -176,11 +183,12 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
 
     def body(carry, k):
         state, obs = carry
-        action, log_prob, value = _policy_step(net, params, problem, obs, k, greedy)
+        action, log_prob, value, wire = _policy_step(net, params, problem, obs, k,
+                                                     greedy)
         valid = ~state.done
         state, next_obs = env.place(state, action, env_params)
         tr = Transition(obs=obs, action=action, log_prob=log_prob, value=value,
-                        valid=valid, last=valid & state.done)
+                        valid=valid, last=valid & state.done, wire=wire)
         return (state, next_obs), tr
 
     keys = jax.random.split(key, env_params.order.shape[0])
@@ -194,8 +202,8 @@ def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
              advantages: jax.Array, returns: jax.Array,
              cfg: PPOConfig) -> tuple[jax.Array, dict]:
     """Mean PPO loss over the valid transitions of a minibatch (leaves (n, ...))."""
-    apply = jax.vmap(lambda o: apply_policy(net, params, problem, o))
-    logits, value = apply(batch.obs)                                   # (n, A), (n,)
+    apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
+    logits, value = apply(batch.obs, batch.wire)                       # (n, A), (n,)
     w = batch.valid.astype(value.dtype)
     w = w / jnp.maximum(jnp.sum(w), 1.0)
     logp_all = jax.nn.log_softmax(logits)

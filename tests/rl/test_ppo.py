@@ -141,6 +141,32 @@ def test_wire_features__probe_known_answer():
     np.testing.assert_allclose(g[:, 1], want / 8, atol=1e-6)
 
 
+def test_rollout__keeps_the_wire_channels_the_policy_saw():
+    """A wire-mask rollout stores each step's wire-mask channels (the probe's
+    first step: shape (r + c) / 6 and cost (r + c) / 8, as in the known
+    answer above), the loss on the stored channels equals the loss that
+    computes them again, and a network without the mask stores none."""
+    env, problem, obs = _probe_obs()
+    rc = np.add.outer(np.arange(4), np.arange(4)).reshape(-1).astype(float)
+    net = small_net(wire_mask=True)
+    params = _init(net, problem, obs)
+    traj, _ = jax.jit(lambda p, pr, k: ppo.rollout(env, net, p, pr, k))(
+        params, problem, jax.random.PRNGKey(0))
+    assert traj.wire.shape == (traj.action.shape[0], 16, 2)    # (T, R * C, 2)
+    np.testing.assert_allclose(traj.wire[0, :, 0], rc / 6, atol=1e-6)
+    np.testing.assert_allclose(traj.wire[0, :, 1], rc / 8, atol=1e-6)
+    t = traj.action.shape[0]
+    adv, ret = jnp.linspace(-1.0, 1.0, t), jnp.full(t, -0.5)
+    loss = jax.jit(lambda pr, b: ppo.ppo_loss(net, params, pr, b, adv, ret,
+                                              PPOConfig())[0])
+    np.testing.assert_allclose(loss(problem, traj),
+                               loss(problem, traj.replace(wire=None)), rtol=1e-6)
+    plain = small_net(wire_mask=False)
+    traj, _ = jax.jit(lambda p, pr, k: ppo.rollout(env, plain, p, pr, k))(
+        _init(plain, problem, obs), problem, jax.random.PRNGKey(0))
+    assert traj.wire is None
+
+
 def test_wire_mask__needs_conv_head_and_features():
     """The wire mask with the deconv head fails at config time; a wire-mask
     network called without the features fails; old checkpoints' model
