@@ -51,9 +51,9 @@ def pytest_unconfigure(config):
 
 
 def pytest_xdist_auto_num_workers(config):
-    """``-n auto``: one worker per core, at most 8 (each is a JAX process of
-    up to about a gigabyte, and the suite has few files long enough to keep
-    more busy)."""
+    """``-n auto``: one worker per core available to this process, at most 8
+    (each worker is a separate JAX process with its own memory, and few test
+    files are long enough to keep more workers busy)."""
     cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
              else os.cpu_count() or 1)
     return max(1, min(cores, 8))
