@@ -195,9 +195,7 @@ class SpatialReadout(nn.Module):
             feats[:, [IS_HARD, IS_SOFT]]], axis=-1)
         node_map = scatter_boxes(node_vals, lo, hi, node_mask, rm, cm, "cell")
 
-        c_xy = jnp.clip(xy, 0.0, top) * scale
-        e_lo, e_hi = edge_boxes(c_xy, g.senders, g.receivers)
-        ext = (e_hi - e_lo) * jnp.asarray([cm, rm], jnp.float32)            # cells
+        e_lo, e_hi, ext = grid_edge_boxes(g, self.grid)
         n_cells = (rows * cols).astype(jnp.float32)
         n_edges = jnp.maximum(jnp.sum(edge_mask), 1).astype(jnp.float32)
         # RUDY: a box's share of a cell times its half perimeter in cells; per
@@ -216,7 +214,7 @@ class SpatialReadout(nn.Module):
         if self.physical:
             est = physical_maps(g, node_map[..., self.channels],
                                 node_map[..., self.channels + 1], weight_mean,
-                                (rm, cm))
+                                (rm, cm), boxes=(e_lo, e_hi, ext))
             maps.append(est)
             self.sow("intermediates", "estimates", est)
         x = jnp.concatenate(maps, axis=-1)
@@ -259,8 +257,26 @@ class SpatialReadout(nn.Module):
         return jnp.concatenate(pooled)
 
 
+def grid_edge_boxes(g: jraph.GraphsTuple, grid: tuple[int, int]
+                    ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Each edge's bounding box on the padded (Rm, Cm) grid: (lo, hi), (E, 2)
+    x, y in units of the padded canvas (a cell of the design's grid is a cell
+    of the padded one; node centres clipped into the canvas, its top edge
+    still inside the last row / column), and the box's extent in cells, (E, 2).
+    """
+    rm, cm = grid
+    rows, cols = graph_grid(g)
+    top = 1.0 - 1e-6
+    scale = jnp.stack([cols / cm, rows / rm]).astype(jnp.float32)
+    xy = jnp.clip(g.nodes[:, _X:_X + 2], 0.0, top) * scale
+    lo, hi = edge_boxes(xy, g.senders, g.receivers)
+    return lo, hi, (hi - lo) * jnp.asarray([cm, rm], jnp.float32)
+
+
 def physical_maps(g: jraph.GraphsTuple, hard: jax.Array, soft: jax.Array,
-                  weight_mean: jax.Array, grid: tuple[int, int]) -> jax.Array:
+                  weight_mean: jax.Array, grid: tuple[int, int],
+                  boxes: tuple[jax.Array, jax.Array, jax.Array] | None = None
+                  ) -> jax.Array:
     """(Rm, Cm, 3) estimates of the cost maps from the placement graph alone:
     the density map, then the H and V congestion maps.
 
@@ -286,15 +302,12 @@ def physical_maps(g: jraph.GraphsTuple, hard: jax.Array, soft: jax.Array,
         hard, soft: (Rm, Cm) hard and soft macro coverage of each cell.
         weight_mean: the mean weight before normalisation.
         grid: (Rm, Cm), static.
+        boxes: grid_edge_boxes(g, grid) when the caller already has them.
     """
     rm, cm = grid
     rows, cols = graph_grid(g)
     tracks, block, k = routing_settings(g)
-    top = 1.0 - 1e-6
-    scale = jnp.stack([cols / cm, rows / rm]).astype(jnp.float32)
-    xy = jnp.clip(g.nodes[:, _X:_X + 2], 0.0, top) * scale
-    lo, hi = edge_boxes(xy, g.senders, g.receivers)
-    ext = (hi - lo) * jnp.asarray([cm, rm], jnp.float32)                  # cells
+    lo, hi, ext = grid_edge_boxes(g, grid) if boxes is None else boxes
     weight = g.edges[:, :1] * weight_mean
     rudy = scatter_boxes(weight * ext, lo, hi, jraph.get_edge_padding_mask(g),
                          rm, cm, "box")
