@@ -7,9 +7,11 @@ sub-folder per step, each holding
     meta/meta.json   JSON: model config, target normalisation stats, ...
     train/           optional: optimizer state and step, for resuming
 
-Arrays round-trip bit-exactly. Restoring ``params`` needs no target (Flax
-parameters are nested dicts); restoring ``train`` needs one (optax states are
-tuples), built from a freshly initialised state.
+Arrays are saved as host (numpy) copies and round-trip bit-exactly; a
+checkpoint does not depend on the devices that wrote it. Restoring
+``params`` needs no target (Flax parameters are nested dicts); restoring
+``train`` needs one (optax states are tuples), built from a freshly
+initialised state.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import jax
 import orbax.checkpoint as ocp
 
 from placer.errors import PlacerInputError
@@ -68,6 +71,9 @@ class CheckpointStore:
     def save(self, step: int, params: Any, meta: dict, train: Any = None) -> None:
         """Saves (and finishes writing) a checkpoint at ``step``, replacing one
         already there."""
+        # host copies: the checkpoint then holds no device layout, and one
+        # written by a run on several devices (or hosts) restores on one
+        params, train = jax.device_get((params, train))
         items = {"params": ocp.args.StandardSave(params),
                  "meta": ocp.args.JsonSave(meta)}
         if train is not None:

@@ -317,8 +317,10 @@ def pretrain(dict_cfg: DictConfig) -> None:
 
 def run_train(cfg: TrainRLConfig) -> dict:
     """Trains (or fine-tunes) the PPO policy; returns the JSON summary."""
+    from placer.rl.parallel import initialize_distributed
     from placer.rl.train import train
 
+    initialize_distributed(cfg.distributed)     # before any JAX computation
     cfg = dataclasses.replace(
         cfg, output_dir=_path(cfg.output_dir),
         encoder_checkpoint=_path(cfg.encoder_checkpoint),

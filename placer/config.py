@@ -407,6 +407,51 @@ class PPOConfig:
 
 
 @dataclass(frozen=True)
+class DistributedConfig:
+    """Several hosts (processes) training one policy through jax.distributed.
+
+    Every process runs the same ``placer-train`` command with its own
+    ``process_id``; the data-parallel mesh then spans the devices of all of
+    them. Leave everything unset for one process.
+
+    Attributes:
+        coordinator_address: "host:port" of process 0, which the others
+            connect to; None: one process (unless ``auto``).
+        num_processes: how many processes take part.
+        process_id: this process's index, 0 .. num_processes - 1.
+        auto: let jax.distributed.initialize detect the cluster (Slurm,
+            Open MPI, Cloud TPU, ...) instead of the three fields above.
+    """
+
+    coordinator_address: Optional[str] = None
+    num_processes: Optional[int] = None
+    process_id: Optional[int] = None
+    auto: bool = False
+
+    def __post_init__(self):
+        given = [self.coordinator_address is not None, self.num_processes is not None,
+                 self.process_id is not None]
+        if any(given) and not all(given):
+            raise ValueError("distributed needs coordinator_address, num_processes "
+                             "and process_id together")
+        if self.auto and any(given):
+            raise ValueError("distributed.auto detects the cluster: leave "
+                             "coordinator_address, num_processes and process_id unset")
+        if all(given):
+            if self.num_processes < 1:
+                raise ValueError("distributed.num_processes must be >= 1, not "
+                                 f"{self.num_processes}")
+            if not 0 <= self.process_id < self.num_processes:
+                raise ValueError(f"distributed.process_id must be in 0 .. "
+                                 f"{self.num_processes - 1}, not {self.process_id}")
+
+    @property
+    def enabled(self) -> bool:
+        """Whether jax.distributed is to be initialised."""
+        return self.auto or self.coordinator_address is not None
+
+
+@dataclass(frozen=True)
 class TrainRLConfig:
     """``placer-train``: PPO training of the placement policy on one netlist
     or several (taken in turn, one per update).
@@ -437,6 +482,12 @@ class TrainRLConfig:
         seed: seed of initialisation and sampling.
         resume: continue from the newest checkpoint in output_dir.
         progress: show a progress bar.
+        devices: data-parallel training over this many devices (the
+            environments and minibatches split across them, the parameters
+            replicated; placer.rl.parallel): 0: all of them (every
+            process's, with ``distributed``), 1: one device. ppo.num_envs
+            must be a multiple of it.
+        distributed: several processes (hosts) through jax.distributed.
         model: network sizes.
         ppo: PPO hyper-parameters.
         settings: settings that override those of the files.
@@ -461,11 +512,15 @@ class TrainRLConfig:
     seed: int = 0
     resume: bool = True
     progress: bool = True
+    devices: int = 0
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
     model: PolicyConfig = field(default_factory=PolicyConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
 
     def __post_init__(self):
+        if self.devices < 0:
+            raise ValueError(f"devices must be >= 0 (0: all), not {self.devices}")
         object.__setattr__(self, "fd_steps", tuple(self.fd_steps))
         object.__setattr__(self, "netlists", tuple(self.netlists))
         object.__setattr__(self, "placements", tuple(self.placements))

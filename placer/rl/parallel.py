@@ -1,4 +1,4 @@
-"""Data-parallel PPO over the local devices with jax.sharding.
+"""Data-parallel PPO over several devices, and several hosts, with jax.sharding.
 
 A one-axis ``Mesh`` ("data") over the devices; the parameters, optimizer
 state and netlist are replicated, and every batch-leading array of the update
@@ -6,6 +6,12 @@ state and netlist are replicated, and every batch-leading array of the update
 be split along "data". XLA's SPMD partitioner then runs each device's share
 of the episodes and sums the gradients across devices, so the result is the
 single-device update's up to float summation order.
+
+Several hosts: every process runs the same program after
+``initialize_distributed`` (jax.distributed); ``jax.devices()`` then lists
+the devices of all processes, the mesh spans them, and each process feeds
+the same replicated state (``replicate``) and computes its own devices'
+share of the episodes. Replicated outputs are readable on every process.
 
 Dimensions: B environments (divisible by the device count), D devices.
 """
@@ -17,7 +23,7 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from placer.config import PPOConfig
+from placer.config import DistributedConfig, PPOConfig
 from placer.env.env import PlacementEnv
 from placer.errors import PlacerInputError
 from placer.rl import ppo
@@ -26,10 +32,67 @@ from placer.rl.networks import PolicyValue
 AXIS = "data"
 
 
+def initialize_distributed(cfg: DistributedConfig) -> bool:
+    """Joins this process to the others (jax.distributed.initialize) when
+    ``cfg`` asks for it; call it before any JAX computation. Returns whether
+    it did (False: one process, or already initialised).
+
+    Raises:
+        PlacerInputError: the coordinator cannot be reached or JAX refuses
+            the settings.
+    """
+    if not cfg.enabled or jax.distributed.is_initialized():
+        return False
+    kw = {} if cfg.auto else {"coordinator_address": cfg.coordinator_address,
+                              "num_processes": cfg.num_processes,
+                              "process_id": cfg.process_id}
+    try:
+        jax.distributed.initialize(**kw)
+    except (RuntimeError, ValueError) as e:
+        raise PlacerInputError("jax.distributed could not start: "
+                               f"{str(e).splitlines()[0]}") from None
+    return True
+
+
 def make_mesh(devices=None) -> Mesh:
-    """A one-axis ("data") mesh over ``devices`` (default: all local ones)."""
-    devices = list(jax.local_devices() if devices is None else devices)
+    """A one-axis ("data") mesh over ``devices`` (default: all devices of all
+    processes; in one process, its local devices)."""
+    devices = list(jax.devices() if devices is None else devices)
     return Mesh(np.array(devices), (AXIS,))
+
+
+def training_mesh(devices: int = 0) -> Mesh | None:
+    """The mesh of a training run over ``devices`` devices (0: all), or None
+    when that is one device (the plain single-device update).
+
+    Raises:
+        PlacerInputError: more devices than there are, or a part of them
+            when several processes take part (each must hold its share).
+    """
+    avail = jax.devices()
+    n = len(avail) if devices == 0 else devices
+    if not 1 <= n <= len(avail):
+        raise PlacerInputError(f"devices={devices}, but {len(avail)} device(s) are "
+                               "available (0: all)")
+    if jax.process_count() > 1 and n != len(avail):
+        raise PlacerInputError(f"with {jax.process_count()} processes training "
+                               f"spans all {len(avail)} devices: set devices=0")
+    return None if n == 1 else make_mesh(avail[:n])
+
+
+def replicate(tree, mesh: Mesh):
+    """``tree``'s arrays as arrays replicated over every device of ``mesh``.
+
+    With several processes each passes the same values (the same seed and
+    inputs, or the same checkpoint), and each builds its own devices'
+    copies: nothing crosses between hosts."""
+    sharding = NamedSharding(mesh, PartitionSpec())
+
+    def put(x):
+        x = np.asarray(x)
+        return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
+
+    return jax.tree.map(put, tree)
 
 
 def parallel_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
@@ -42,8 +105,9 @@ def parallel_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
     """
     d = mesh.devices.size
     if cfg.num_envs % d:
-        raise PlacerInputError(f"num_envs ({cfg.num_envs}) must be a multiple of "
-                               f"the device count ({d})")
+        raise PlacerInputError(f"ppo.num_envs ({cfg.num_envs}) must be a multiple "
+                               f"of the device count ({d}), or train on fewer "
+                               "devices (devices=...)")
     batch = NamedSharding(mesh, PartitionSpec(AXIS))
     replicated = NamedSharding(mesh, PartitionSpec())
 
@@ -56,4 +120,5 @@ def parallel_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
                    out_shardings=replicated)
 
 
-__all__ = ["AXIS", "make_mesh", "parallel_update"]
+__all__ = ["AXIS", "initialize_distributed", "make_mesh", "parallel_update",
+           "replicate", "training_mesh"]

@@ -347,12 +347,19 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
 
 
 @functools.lru_cache(maxsize=8)
-def compiled(spec: EnvSpec, net: PolicyValue, cfg: PPOConfig):
+def compiled(spec: EnvSpec, net: PolicyValue, cfg: PPOConfig, mesh=None):
     """(env, optimizer, jitted update, jitted evaluate), built once per
-    (env spec, network, PPO config): runs in one process share compilations."""
+    (env spec, network, PPO config, mesh): runs in one process share
+    compilations. ``mesh``: None for one device, or a data-parallel mesh
+    (placer.rl.parallel.make_mesh) whose devices split the batch."""
     env = PlacementEnv(spec)
     optimizer = make_optimizer(cfg)
-    update = jax.jit(make_update(env, net, cfg, optimizer))
+    if mesh is None:
+        update = jax.jit(make_update(env, net, cfg, optimizer))
+    else:
+        from placer.rl.parallel import parallel_update
+
+        update = parallel_update(env, net, cfg, optimizer, mesh)
     return env, optimizer, update, jax.jit(make_evaluate(env, net))
 
 

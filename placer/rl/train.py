@@ -20,6 +20,14 @@ cost levels of two designs have nothing to do with each other. The
 parameters and the optimizer state are shared; this needs the conv head
 unless every netlist has the same grid.
 
+Several devices (``devices``, default all) split each update's episodes
+and minibatches between them, with the parameters replicated
+(placer.rl.parallel); several processes (hosts) do the same over all their
+devices once jax.distributed is initialised (``distributed``). Every process
+runs this loop on the same replicated state; process 0 writes the logs,
+metrics.jsonl and summary.json, and all of them take part in the (orbax)
+checkpoints, whose folder they must share.
+
 Output folder:
     checkpoints/   training checkpoints
     policy/        the final policy (params + metadata): placer.rl.policy.load_policy
@@ -46,6 +54,7 @@ from placer.models.graph import netlist_graph
 from placer.netlist.model import Netlist
 from placer.rl import ppo
 from placer.rl.networks import PolicyValue, uncommitted, with_encoder
+from placer.rl.parallel import replicate, training_mesh
 from placer.rl.policy import POLICY_FORMAT
 from placer.run_log import RunLogger
 from placer.stdcell.force_directed import FDSchedule
@@ -94,16 +103,20 @@ def checkpoint_model(cfg: TrainRLConfig, log=None) -> TrainRLConfig:
     return dataclasses.replace(cfg, model=model)
 
 
-def build_session(cfg: TrainRLConfig, netlist: Netlist) -> Session:
-    """Env, problem, network and jitted functions for ``netlist``."""
+def build_session(cfg: TrainRLConfig, netlist: Netlist, mesh=None) -> Session:
+    """Env, problem, network and jitted functions for ``netlist``; with a
+    data-parallel ``mesh`` (placer.rl.parallel) the update splits the batch
+    over its devices and the problem is replicated on them."""
     if not netlist.metadata.get("grid_given", True):
         from placer.gridding import grid_for
         netlist = grid_for(netlist)
     env, params = make_env(netlist, fd_schedule=FDSchedule(num_steps=cfg.fd_steps))
     problem = ppo.Problem(params, netlist_graph(netlist))
+    if mesh is not None:
+        problem = replicate(problem, mesh)
     s = netlist.settings
     net = PolicyValue.from_config(cfg.model, int(s.grid_rows), int(s.grid_cols))
-    env, optimizer, update, evaluate = ppo.compiled(env.spec, net, cfg.ppo)
+    env, optimizer, update, evaluate = ppo.compiled(env.spec, net, cfg.ppo, mesh)
     return Session(env, problem, net, optimizer, update, evaluate)
 
 
@@ -175,6 +188,18 @@ def _mean_eval(evals: list[dict]) -> dict:
     return out
 
 
+def _log_eval(logger: RunLogger, step: int, last: dict, ev: dict,
+              netlists: list[Netlist], evals: list[dict], seconds: float) -> None:
+    """TensorBoard scalars and the metrics.jsonl record of one evaluation."""
+    logger.scalars(step, ev, "greedy")
+    record = {"train": last, "greedy": ev, "seconds": seconds}
+    if len(netlists) > 1:
+        record["netlists"] = {nl.name: e for nl, e in zip(netlists, evals, strict=True)}
+        for nl, e in zip(netlists, evals, strict=True):
+            logger.scalars(step, e, f"greedy/{nl.name}")
+    logger.record(step, record)
+
+
 def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
           log=print) -> tuple[dict, ppo.TrainState]:
     """Trains a policy on ``netlist`` (or on several, in turn) as ``cfg`` says.
@@ -196,7 +221,10 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
     out_dir = os.path.abspath(cfg.output_dir)
     os.makedirs(out_dir, exist_ok=True)
     cfg = checkpoint_model(cfg, log)
-    sessions = [build_session(cfg, nl) for nl in netlists]
+    mesh = training_mesh(cfg.devices)
+    # with several processes, process 0 writes the logs and the summary
+    primary = jax.process_index() == 0
+    sessions = [build_session(cfg, nl, mesh) for nl in netlists]
     grids = {(se.net.grid_rows, se.net.grid_cols) for se in sessions}
     if len(grids) > 1 and not sessions[0].net.grid_free:
         raise PlacerInputError(
@@ -209,16 +237,20 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
                               k_state, sessions[0].optimizer, params=params)
     stats = [ts.reward_stats] * len(sessions)
     meta = policy_meta(cfg, netlists)
+    if mesh is not None:
+        meta["devices"] = int(mesh.devices.size)
     store = CheckpointStore(os.path.join(out_dir, "checkpoints"), cfg.keep_checkpoints)
     if cfg.resume and store.latest_step() is not None:
-        ck = store.restore(train_target=_train_target(ts, stats),
-                           params_target=ts.params)
+        ck = store.restore(train_target=jax.device_get(_train_target(ts, stats)),
+                           params_target=jax.device_get(ts.params))
         ts, stats = _from_train(ck.params, ck.train)
         log(f"resumed from update {int(ts.step)}")
+    if mesh is not None:
+        ts, stats = replicate((ts, stats), mesh)
     step = int(ts.step)
-    logger = RunLogger(out_dir)
+    logger = RunLogger(out_dir) if primary else None
     bar = None
-    if cfg.progress:
+    if cfg.progress and primary:
         from tqdm import tqdm
         bar = tqdm(total=cfg.updates, initial=step, desc="ppo", unit="update",
                    dynamic_ncols=True)
@@ -232,23 +264,18 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
             stats[i] = ts.reward_stats
             step += 1
             last = {k: float(v) for k, v in jax.device_get(m).items()}
-            logger.scalars(step, last, "train" if len(sessions) == 1
-                           else f"train/{netlists[i].name}")
+            if logger is not None:
+                logger.scalars(step, last, "train" if len(sessions) == 1
+                               else f"train/{netlists[i].name}")
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(reward=f"{last['episode_reward']:.4f}")
             if step % cfg.eval_every == 0 or step == cfg.updates:
                 evals = [_evaluate(se, ts.params) for se in sessions]
                 ev = _mean_eval(evals)
-                logger.scalars(step, ev, "greedy")
-                record = {"train": last, "greedy": ev,
-                          "seconds": time.perf_counter() - t_start}
-                if len(sessions) > 1:
-                    record["netlists"] = {nl.name: e for nl, e in
-                                          zip(netlists, evals, strict=True)}
-                    for nl, e in zip(netlists, evals, strict=True):
-                        logger.scalars(step, e, f"greedy/{nl.name}")
-                logger.record(step, record)
+                if logger is not None:
+                    _log_eval(logger, step, last, ev, netlists, evals,
+                              time.perf_counter() - t_start)
                 if ev["reward"] > best["reward"]:
                     best = {**ev, "update": step}
             if step % cfg.checkpoint_every == 0 or step == cfg.updates:
@@ -256,7 +283,8 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
     finally:
         if bar is not None:
             bar.close()
-        logger.close()
+        if logger is not None:
+            logger.close()
         store.close()
     policy_dir = os.path.join(out_dir, "policy")
     save_checkpoint(policy_dir, step, ts.params, {**meta, "update": step},
@@ -264,8 +292,9 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
     summary = {"updates": step, "seconds": time.perf_counter() - t_start,
                "train": last, "best_greedy": best if np.isfinite(best["reward"])
                else None, "policy": policy_dir}
-    with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=1, default=float)
+    if primary:
+        with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as f:
+            json.dump(summary, f, indent=1, default=float)
     return summary, ts
 
 

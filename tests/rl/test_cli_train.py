@@ -1,8 +1,15 @@
 """placer-train: its config (conf/train_rl.yaml) and a run through the CLI path."""
 
 import dataclasses
+import json
 import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
+import jax
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
@@ -13,6 +20,8 @@ from placer.cli import CONFIG_DIR, run_place, run_train
 from placer.config import TrainRLConfig
 from placer.rl.policy import load_policy
 from tests.rl.probe import PROBE_CFG, SMALL, probe_netlist
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def compose_train(*overrides):
@@ -44,6 +53,21 @@ def test_train_rl_config__bad_head_or_encoder_input_is_rejected(override):
                              override)
     with pytest.raises(Exception, match="model\\."):
         OmegaConf.to_object(dict_cfg)
+
+
+@pytest.mark.parametrize("overrides", [
+    ["devices=-1"],
+    ["distributed.num_processes=2"],                       # no address, no id
+    ["distributed.coordinator_address=h:1", "distributed.num_processes=2",
+     "distributed.process_id=2"],                          # id out of range
+    ["distributed.auto=true", "distributed.coordinator_address=h:1",
+     "distributed.num_processes=2", "distributed.process_id=0"]])
+def test_train_rl_config__bad_devices_or_distributed_is_rejected(overrides):
+    """A negative device count, a partial or out-of-range distributed
+    setting, or auto-detection together with explicit settings fail when
+    the config is typed."""
+    with pytest.raises(Exception, match="devices|distributed"):
+        OmegaConf.to_object(compose_train("netlist=a.pb.txt", *overrides))
 
 
 @pytest.mark.parametrize("overrides", [[], ["placement=a.plc"],
@@ -100,3 +124,64 @@ def test_run_train__files_in_policy_out(tmp_path):
     result = run_place(pc)
     assert result["legality_violations"] == 0 and result["method"] == "rl"
     assert os.path.isfile(result["placement"])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_placer_train__two_processes_train_as_one(tmp_path):
+    """placer-train run as two processes joined by jax.distributed (one CPU
+    device each: a data-parallel mesh across two hosts) trains as one
+    process does: the same parameters to float tolerance. Only process 0
+    writes metrics.jsonl, and the checkpoint the two wrote resumes in one
+    process and continues the same run."""
+    from placer.rl.train import train
+
+    nl = probe_netlist()
+    placer.save_netlist(nl, tmp_path / "probe.pb.txt")
+    placer.save_placement(nl, tmp_path / "probe.plc")
+    common = [f"netlist={tmp_path / 'probe.pb.txt'}",
+              f"placement={tmp_path / 'probe.plc'}", "eval_every=1",
+              "checkpoint_every=1", "fd_steps=[1,1,1]", "progress=false",
+              *_overrides(PROBE_CFG)]
+    args = [*common, f"output_dir={tmp_path / 'multi'}", "updates=2",
+            f"distributed.coordinator_address=localhost:{_free_port()}",
+            "distributed.num_processes=2"]
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
+    procs = [subprocess.Popen(
+        [sys.executable, "-c", "from placer.cli import train_rl; train_rl()", *args,
+         f"distributed.process_id={i}"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outs = [p.communicate(timeout=400) for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-3000:]
+    # the summary JSON ends stdout (gloo may print its connection line first)
+    summaries = [json.loads(out[out.index("{\n"):]) for out, _ in outs]
+    assert summaries[0]["train"] == summaries[1]["train"]
+    lines = (tmp_path / "multi" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["step"] for x in lines] == [1, 2]
+
+    def one_process(out, updates):
+        cfg = OmegaConf.to_object(compose_train(
+            *common, f"output_dir={out}", f"updates={updates}"))
+        return train(cfg, placer.load_netlist(tmp_path / "probe.pb.txt",
+                                              tmp_path / "probe.plc"),
+                     log=lambda m: None)[1]
+
+    def largest_difference(a, b):
+        return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y))))
+                   for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
+
+    two = one_process(tmp_path / "single", 2)
+    policy = load_policy(tmp_path / "multi" / "policy")
+    assert largest_difference(two.params, policy.params) < 1e-4
+    # resuming the two-process run in one process: update 3 of the same run
+    three = one_process(tmp_path / "single", 3)
+    resumed = one_process(tmp_path / "multi", 3)
+    assert int(resumed.step) == 3
+    assert largest_difference(three.params, resumed.params) < 1e-4
+    assert largest_difference(two.params, three.params) > 1e-3   # it did train

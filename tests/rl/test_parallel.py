@@ -6,9 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import numpy as np
+import pytest
 
+from placer.errors import PlacerInputError
 from placer.rl import ppo
+from placer.rl.parallel import training_mesh
 from tests.rl.parallel_check import flat, probe_start
 from tests.rl.probe import PROBE_CFG
 
@@ -45,3 +49,13 @@ def test_parallel_update__two_devices_match_one(tmp_path):
     assert r["opt_state"] < 1e-6
     assert r["metrics"] < 1e-5
     assert r["rejects_indivisible"]
+
+
+def test_training_mesh__one_device_needs_no_mesh_and_more_than_there_are_is_bad():
+    """devices=1 is the plain single-device update (no mesh); asking for more
+    devices than there are is bad input; 0 takes them all."""
+    n = len(jax.devices())
+    assert training_mesh(1) is None
+    assert (training_mesh(0) is None) == (n == 1)
+    with pytest.raises(PlacerInputError, match=f"devices={n + 1}"):
+        training_mesh(n + 1)
