@@ -231,11 +231,30 @@ def _typed(dict_cfg: DictConfig, usage: str, required: str | None = "netlist"):
         _fail(f"invalid configuration: {str(e).splitlines()[0]}")
 
 
+def _sweep_job(cfg):
+    """``cfg`` with its own output folder when it is one job of a multirun
+    sweep (``-m``): ``<output_dir>/<job number>``, so that the jobs neither
+    overwrite nor resume one another. Any other run: ``cfg`` unchanged."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or not hasattr(cfg, "output_dir"):
+        return cfg
+    hc = HydraConfig.get()
+    if hc.mode != RunMode.MULTIRUN:
+        return cfg
+    out = os.path.join(cfg.output_dir, str(hc.job.num))
+    print(f"sweep job {hc.job.num} ({' '.join(hc.overrides.task)}): "
+          f"output_dir={out}", file=sys.stderr, flush=True)
+    return dataclasses.replace(cfg, output_dir=out)
+
+
 def _run_command(dict_cfg: DictConfig, usage: str, required: str | None = "netlist",
                  run=None) -> None:
     """Types the config, runs ``run(cfg)`` and prints its JSON result; bad
-    input ends with one ``error:`` line and status 2."""
-    cfg = _typed(dict_cfg, usage, required)
+    input ends with one ``error:`` line and status 2. In a multirun sweep each
+    job writes to its own ``<output_dir>/<job number>``."""
+    cfg = _sweep_job(_typed(dict_cfg, usage, required))
     try:
         result = run(cfg)
     except PlacerInputError as e:

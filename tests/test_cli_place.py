@@ -1,6 +1,9 @@
 """placer-place: the Hydra command that places a design."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +61,26 @@ def test_place__unknown_method_exits_2(tmp_path, capsys):
         place(cfg)
     assert e.value.code == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_place_sweep__each_job_writes_its_own_folder(tmp_path):
+    """placer-place -m seed=0,1 (a Hydra multirun sweep, as a program): job N
+    writes <output_dir>/N, so the jobs do not overwrite each other, and the
+    sweep's multirun.yaml goes to output_dir (no multirun/ folder in the
+    working directory)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    r = subprocess.run(
+        [sys.executable, "-c", "from placer.cli import place; place()", "-m",
+         f"netlist={SYNTH / 'netlist.pb.txt'}", f"placement={SYNTH / 'initial.plc'}",
+         "method=random", "seed=0,1", "output_dir=out", "plot=false",
+         "progress=false"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "0", "1", "multirun.yaml"]
+    jobs = [json.loads((tmp_path / "out" / str(i) / "synth_small_random.json")
+                       .read_text()) for i in (0, 1)]
+    assert [j["seed"] for j in jobs] == [0, 1]
+    assert jobs[0]["proxy"] != jobs[1]["proxy"]       # two placements, both kept
+    assert r.stderr.count("sweep job ") == 2
