@@ -156,7 +156,11 @@ def test_placer_train__two_processes_train_as_one(tmp_path):
         [sys.executable, "-c", "from placer.cli import train_rl; train_rl()", *args,
          f"distributed.process_id={i}"], cwd=tmp_path, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
-    outs = [p.communicate(timeout=400) for p in procs]
+    try:
+        outs = [p.communicate(timeout=400) for p in procs]
+    finally:        # a failed process leaves the other waiting for it
+        for p in procs:
+            p.kill()
     for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-3000:]
     # the summary JSON ends stdout (gloo may print its connection line first)
