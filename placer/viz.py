@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from placer.cost.proxy import proxy_cost
 from placer.netlist.model import HARD_MACRO, PORT, SOFT_MACRO, STDCELL, Netlist
 
 # Colours (colour-blind safe, after Okabe & Ito).
@@ -147,7 +148,6 @@ def plot_placement(netlist: Netlist, path: str | os.PathLike, cost=None,
         The path written.
     """
     if cost is None or cost.density_map is None:
-        from placer.cost.proxy import proxy_cost
         weights = cost.weights if cost is not None else (1.0, 0.5, 0.5)
         cost = proxy_cost(netlist, weights)
     path = os.fspath(path)
