@@ -1,7 +1,7 @@
 """Command-line entry points (Hydra). The only module that imports hydra.
 
 ``placer-evaluate netlist=design.pb.txt placement=design.plc plot=out.png``
-prints the proxy-cost breakdown as JSON. Options: see conf/evaluate.yaml and
+prints the proxy-cost breakdown as JSON. Options: see placer/conf/evaluate.yaml and
 placer.config.EvaluateConfig. Paths are relative to the directory the command
 is run from.
 """
@@ -33,11 +33,10 @@ from placer.errors import PlacerInputError
 from placer.netlist.io import load_netlist
 
 EXIT_INPUT_ERROR = 2
-# conf/ beside the package: a source checkout or an editable install. Absolute,
+# placer/conf/, shipped inside the package (a wheel carries it). Absolute,
 # because Hydra reads a relative config_path as a Python package when the
 # entry point is a console script rather than a file.
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                          "conf")
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conf")
 
 
 def _schema(cls) -> DictConfig:

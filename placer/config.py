@@ -1,7 +1,7 @@
 """Typed configuration: frozen dataclasses, the schemas of Hydra's configs.
 
 cli.py registers each top-level config in Hydra's ConfigStore as ``base_<name>``
-and every YAML in conf/ starts with ``defaults: [base_<name>, _self_]``, so an
+and every YAML in placer/conf/ starts with ``defaults: [base_<name>, _self_]``, so an
 unknown or mistyped key fails when the config is composed. Nothing here
 imports hydra, omegaconf or jax. The options of the placing methods live here
 too, each field's default in exactly one place.
@@ -14,6 +14,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from placer.cost.terms import DEFAULT_WEIGHTS
 from placer.errors import PlacerInputError
 
 # The `Optional[...]` spelling (not `X | None`) is what OmegaConf can read.
@@ -61,7 +62,7 @@ class EvaluateConfig:
 
     netlist: str = "???"   # OmegaConf's MISSING: compose fails without a value
     placement: Optional[str] = None
-    weights: tuple[float, float, float] = (1.0, 0.5, 0.5)
+    weights: tuple[float, float, float] = DEFAULT_WEIGHTS
     plot: Optional[str] = None
     output: Optional[str] = None
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
@@ -257,7 +258,7 @@ class PlaceConfig:
     name: Optional[str] = None
     plot: bool = True
     progress: bool = True
-    weights: tuple[float, float, float] = (1.0, 0.5, 0.5)
+    weights: tuple[float, float, float] = DEFAULT_WEIGHTS
     options: SearchOptions = field(default_factory=SearchOptions)
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
 

@@ -44,6 +44,7 @@ import numpy as np
 
 from placer.config import SAConfig, SampleMix
 from placer.cost.proxy import cost_terms
+from placer.cost.terms import TERMS
 from placer.env.env import make_env, random_policy
 from placer.errors import PlacerInputError
 from placer.gridding import grid_for
@@ -57,7 +58,6 @@ from placer.synth import random_design
 FORMAT = "placer-dataset/1"
 MANIFEST = "manifest.json"
 SOURCES = ("random", "greedy", "sa", "perturbed")
-TERMS = ("wirelength", "density", "congestion")
 
 
 def mix_counts(mix: SampleMix) -> tuple[int, int, int, int]:
