@@ -10,6 +10,7 @@ too, each field's default in exactly one place.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -73,8 +74,11 @@ class EvaluateConfig:
 
 
 def _positive(name: str, value, minimum=1) -> None:
-    if isinstance(value, bool) or not value >= minimum:
-        raise PlacerInputError(f"option {name} must be >= {minimum}, got {value!r}")
+    """Raises PlacerInputError unless ``value`` is an int >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+            or value < minimum:
+        raise PlacerInputError(
+            f"option {name} must be an integer >= {minimum}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,11 @@ class SAConfig:
         for name in ("chains", "steps_per_stage", "shift_radius", "max_stages",
                      "stages"):
             _positive(name, getattr(self, name))
+        if not all(isinstance(t, numbers.Real) and not isinstance(t, bool)
+                   for t in (self.t_start, self.t_end, self.p_shift, self.p_swap,
+                             self.p_flip)):
+            raise PlacerInputError(
+                "options t_start, t_end, p_shift, p_swap, p_flip must be numbers")
         if not self.t_start > 0 or not 0 < self.t_end <= self.t_start:
             raise PlacerInputError(
                 f"options t_start, t_end must satisfy 0 < t_end <= t_start, got "
