@@ -56,8 +56,8 @@ from placer.placers import get, parse_options
 from placer.placers.registry import suggest
 from placer.viz import plot_placement
 
-# Shipped suites and the references file: placer/conf/bench/.
-SUITES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conf", "bench")
+# Shipped suites and the references file: placer/bench_suites/.
+SUITES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_suites")
 REFERENCES = os.path.join(SUITES_DIR, "references.yaml")
 SCHEMA = 1   # version of the run JSON; a JSON of another version is run again
 
@@ -139,7 +139,7 @@ class Suite:
 
 def suite_path(suite: str) -> str:
     """The file of ``suite``: a path, or the name of a shipped suite
-    (``small`` -> placer/conf/bench/small.yaml).
+    (``small`` -> placer/bench_suites/small.yaml).
 
     Raises:
         PlacerInputError: neither a file nor a shipped suite.

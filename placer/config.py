@@ -756,13 +756,13 @@ class BenchConfig:
 
     Attributes:
         suite: the suite: a YAML file, or the name of a shipped one in
-            placer/conf/bench/ (small, ariane133, ariane133_quick).
+            placer/bench_suites/ (small, ariane133, ariane133_quick).
         output_dir: where runs/, results.md and proxy_vs_time.png go; rerun
             into the same folder to resume.
         shared_dir: what ``${shared}`` in the suite's paths stands for (the
             project's shared data, ../shared from a source checkout).
         references: a YAML of published results; None: the shipped
-            placer/conf/bench/references.yaml (TILOS MacroPlacement tables).
+            placer/bench_suites/references.yaml (TILOS MacroPlacement tables).
         seeds: run these seeds instead of the suite's.
         designs: run only these designs of the suite (names); empty: all.
         placers: run only these placers of the suite (labels); empty: all.

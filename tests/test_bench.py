@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -118,6 +119,24 @@ def test_rerun_resumes_without_placing(tiny_run, monkeypatch):
     assert "| random | 1 |" in (out / "results.md").read_text()   # remade
 
 
+def test_command_resumes_and_checks_names(tiny_run, monkeypatch, capsys):
+    """placer-bench's run function: a finished output folder is only
+    re-tabled; an unknown placer label fails before anything runs."""
+    from placer.cli import run_bench
+    from placer.config import BenchConfig
+
+    suite, out, _, _, _ = tiny_run
+    monkeypatch.setattr(bench, "place", lambda *a, **k: pytest.fail("ran"))
+    cfg = BenchConfig(suite=suite.path, output_dir=str(out), progress=False)
+    summary = run_bench(cfg)
+    assert (summary["ran"], summary["skipped"]) == (0, 2)
+    assert summary["table"] == str(out / "results.md")
+    assert capsys.readouterr().err == ""          # progress=False: silent
+    with pytest.raises(PlacerInputError, match="no placer 'gredy'.*'greedy'"):
+        run_bench(BenchConfig(suite=suite.path, output_dir=str(out),
+                              placers=("gredy",)))
+
+
 def test_partial_or_changed_json_is_run_again(tiny_run, tmp_path, monkeypatch):
     """A truncated JSON (a run killed mid-write without the atomic rename)
     and a JSON of a changed suite entry are not counted as done."""
@@ -177,8 +196,8 @@ def test_bad_paths_settings_and_selection(tmp_path):
                                                  "    placement:"))
     with pytest.raises(PlacerInputError, match="did you mean 'grid_cols'"):
         bench.load_suite(str(path))
-    path.write_text(text.replace("netlist: ", "netlist: ${shared}/"))
-    with pytest.raises(PlacerInputError, match=r"\$\{shared\} is /nowhere"):
+    path.write_text(re.sub(r"netlist: .*", "netlist: ${shared}/nl/x.pb.txt", text))
+    with pytest.raises(PlacerInputError, match=r"nl/x.pb.txt \(\$\{shared\} is /"):
         bench.load_suite(str(path), shared_dir="/nowhere")
     suite = bench.load_suite(str(write_suite(tmp_path, TWO)))
     with pytest.raises(PlacerInputError, match="did you mean 'greedy'"):
