@@ -260,3 +260,28 @@ def test_shipped_suites_and_references_parse(request):
     for name in ("ariane133", "ariane133_quick"):
         s = bench.load_suite(bench.suite_path(name), shared_dir=str(shared))
         assert s.designs[0].references in refs
+
+
+def test_tilos_convention_hook(monkeypatch):
+    """When Settings has the TILOS convention's setting, every run is scored
+    both ways and the table gets a column. Until that setting is merged, a
+    stand-in boolean setting (soft_macros_squared) exercises the plumbing."""
+    from placer.cost.proxy import proxy_cost
+    from placer.netlist.io import load_netlist
+
+    monkeypatch.setattr(bench, "TILOS_SETTING", "soft_macros_squared")
+    assert bench.tilos_convention_available()
+    nl = load_netlist(str(SMALL / "netlist.pb.txt"), str(SMALL / "initial.plc"))
+    cost, conv = bench.score(nl, (1.0, 0.5, 0.5))
+    assert conv["placer"]["proxy"] == cost.proxy == proxy_cost(nl).proxy
+    assert conv["tilos"]["proxy"] == proxy_cost(
+        nl.with_settings(soft_macros_squared=True)).proxy
+
+    def run(p, t):
+        return {"proxy": p, "wirelength": 0.1, "density": 0.5, "congestion": 0.5,
+                "seconds": 1.0, "legal": True, "violations": [],
+                "conventions": {"placer": {"proxy": p}, "tilos": {"proxy": t}}}
+
+    # TILOS column: median of 0.81 and 0.83 = 0.82
+    row = bench.placer_row("x", [run(0.8, 0.81), run(0.8, 0.83)], tilos=True)
+    assert row.startswith("| x | 2 | 0.8000 | 0.8000 | 0.8200 | ")
