@@ -755,6 +755,8 @@ def _template_geometry(text: str, path: str, st: _Statements):
     d = _Def()
     for k, part in enumerate(st.parts):
         toks = part.split()
+        while len(toks) >= 2 and toks[0] == "END":
+            toks = toks[2:]
         if toks and toks[0] in ("UNITS", "DIEAREA", "ROW"):
             _header(toks, d, st, k)
         if toks and toks[0] == "COMPONENTS":
@@ -923,7 +925,7 @@ def write_def(nl: Netlist, path: str | os.PathLike, template: str | os.PathLike,
                 f.write(data)
     except OSError as e:
         raise PlacerInputError(f"cannot write: {e.strerror or e}", path) from None
-    return {"macros": len(records), "outside_core": outside,
+    return {"macros": len(records), "outside_core": outside, "units": units,
             "max_snap_shift_um": shift,
             "records": {k: v[:3] for k, v in records.items()}}
 
@@ -955,51 +957,58 @@ def write_place_macro_tcl(records: dict, path: str | os.PathLike, units: int,
         raise PlacerInputError(f"cannot write: {e.strerror or e}", path) from None
 
 
-def read_def_macros(nl: Netlist, def_path: str | os.PathLike, *,
-                    mapping: str = "offset") -> Netlist:
-    """A copy of nl with its hard macros placed as a DEF places them.
+def apply_def(nl: Netlist, def_path: str | os.PathLike, *, mapping: str = "offset",
+              ports: bool = True) -> Netlist:
+    """A copy of nl with its hard macros (and ports) placed as a DEF places them.
 
-    Components are matched to hard macros by name (escapes removed); the
-    DEF's lower-left corners and orientations become centres on nl's canvas
-    by the inverse of write_def's mapping. Macros the DEF does not place keep
-    their position. FIXED components become fixed.
+    COMPONENTS are matched to hard macros by name (escapes removed); the DEF's
+    lower-left corners and orientations become centres on nl's canvas by the
+    inverse of write_def's mapping. FIXED (and COVER) components become fixed,
+    PLACED ones movable; UNPLACED ones and macros the DEF does not hold keep
+    their position. With ``ports``, DEF PINS move the ports of the same name
+    (the pin shape's centre, as read_def places them). No LEF is needed.
     """
     def_path = os.fspath(def_path)
-    text = read_text(def_path)
-    st, spans = _component_spans(text, def_path)
-    d = _template_geometry(text, def_path, st)
+    st = _Statements(read_text(def_path), def_path)
+    d = _parse_def(st)
+    u = d.units
     by_name = {unescape(nl.node_names[v]): v for v in nl.hard_macros}
     xy = nl.node_xy.copy()
     orient = nl.node_orient.copy()
     fixed_flags = nl.node_fixed.copy()
     idx, lls = [], []
-    for name, _model, s, e, k in spans:
+    for name, _model, status, x, y, o, _k in d.comps:
         v = by_name.get(unescape(name))
-        if v is None:
+        if v is None or status == "UNPLACED":
             continue
-        m = _LOC.search(text[s:e])
-        if m is None or m.group(5):
-            continue
-        x = _number(m.group(2), f"component {name}", st, k)
-        y = _number(m.group(3), f"component {name}", st, k)
-        o = m.group(4)
-        if _ORIENT_ALIASES.get(o, o) not in ORIENT_INDEX:
-            raise st.error(f"component {name}: unknown orientation {o!r}", k, name)
         orient[v] = orient_code(o)
-        fixed_flags[v] = m.group(1) in ("FIXED", "COVER")
+        fixed_flags[v] = status in ("FIXED", "COVER")
         idx.append(v)
         lls.append((x, y))
     out = nl.with_placement(orient=orient)
     if idx:
         idx = np.array(idx)
         osize = out.oriented_size()[idx]
-        xy[idx] = die_to_canvas(np.array(lls), osize, d.die, d.units,
-                                out.canvas, mapping)
+        xy[idx] = die_to_canvas(np.array(lls), osize, d.die, u, out.canvas, mapping)
+    if ports:
+        port_of = {unescape(nl.node_names[v]): v for v in nl.ports}
+        pidx, pxy = [], []
+        for name, _net, _dir, status, x, y, o, cx, cy in d.pins:
+            v = port_of.get(unescape(name))
+            if v is None or status == "UNPLACED":
+                continue
+            off = (ORIENT_MATRICES[orient_code(o)] @ np.array([cx, cy])
+                   if cx is not None else np.zeros(2))
+            pidx.append(v)
+            pxy.append((x + off[0], y + off[1]))
+        if pidx:
+            xy[np.array(pidx)] = die_to_canvas(np.array(pxy), np.zeros((len(pidx), 2)),
+                                               d.die, u, out.canvas, mapping)
     out = out.with_placement(xy)
     out.node_fixed = fixed_flags
     return out
 
 
 __all__ = ["OPENROAD_ORIENT", "canvas_to_die", "die_to_canvas", "orient_code",
-           "read_def", "read_def_macros", "unescape", "write_def",
+           "apply_def", "read_def", "unescape", "write_def",
            "write_place_macro_tcl"]
