@@ -800,6 +800,7 @@ def placement_in_def(nl: Netlist, template: str | os.PathLike, *, mapping="offse
     d = _template_geometry(text, template, st)
     units = d.units
     ll = canvas_to_die(nl, d.die, units, mapping)
+    exact = ll.copy()
     # Snap: to the DBU always; "site": x to the site grid of the rows (from the
     # leftmost row origin), y to the row grid; "manufacturing": to the
     # manufacturing grid (DBU) of the netlist's LEF, when known.
@@ -817,6 +818,7 @@ def placement_in_def(nl: Netlist, template: str | os.PathLike, *, mapping="offse
     elif snap_to not in ("site", "dbu"):
         raise PlacerInputError(f"snap must be 'site', 'manufacturing' or 'dbu', got "
                                f"{snap_to!r}")
+    ll = np.where(nl.node_fixed[:, None], exact, ll)   # fixed macros stay put
     ll = np.round(ll).astype(np.int64)
     by_name = {}
     for v in nl.hard_macros:
@@ -837,9 +839,9 @@ def write_def(nl: Netlist, path: str | os.PathLike, template: str | os.PathLike,
     """Writes ``template`` with the hard macros placed as in ``nl``.
 
     Every COMPONENTS statement whose (unescaped) name is a hard macro of
-    ``nl`` gets its location replaced (``+ PLACED ( x y ) O``, or ``+ FIXED``
-    with ``fixed=True``); a statement without one gets it after the macro
-    name. Every other byte of the template is written unchanged.
+    ``nl`` gets its location replaced (``+ PLACED ( x y ) O``; ``+ FIXED``
+    with ``fixed=True`` and for the netlist's fixed macros); a statement
+    without one gets it after the macro name. Every other byte of the template is written unchanged.
 
     Args:
         nl: the placed netlist (flat from read_def, or clustered, matched by
@@ -852,7 +854,8 @@ def write_def(nl: Netlist, path: str | os.PathLike, template: str | os.PathLike,
             DEF) or "scale" (the canvas stretched onto the die).
         snap: "site" (lower-left x on the rows' site grid, y on the row
             grid), "manufacturing" (the LEF manufacturing grid) or "dbu"
-            (only rounded to the database unit).
+            (only rounded to the database unit). Fixed macros are only
+            rounded to the database unit.
         strict: raise when a hard macro of ``nl`` is not in the template, or a
             placed macro leaves the die.
 
@@ -902,7 +905,8 @@ def write_def(nl: Netlist, path: str | os.PathLike, template: str | os.PathLike,
                                  or y + h > core[3]):
             outside.append(nl.node_names[v])
         stmt = text[s:e]
-        new_loc = f"+ {status} ( {x} {y} ) {o}"
+        st_v = "FIXED" if nl.node_fixed[v] else status
+        new_loc = f"+ {st_v} ( {x} {y} ) {o}"
         m = _LOC.search(stmt)
         if m:
             stmt = stmt[:m.start()] + new_loc + stmt[m.end():]
