@@ -1,6 +1,7 @@
 """The DEF flow on Circuit Training's Ariane (ct_ariane): read, cluster, place, write.
 
-    PYTHONPATH=$PWD python experiments/bench_def_flow.py [--clusters 800] [--out /tmp/def_flow]
+    PYTHONPATH=$PWD python experiments/bench_def_flow.py [--clusters 800] \
+        [--out /tmp/def_flow]
 
 Prints one table row per stage (seconds, peak RSS) and the placed design's
 proxy cost and legality. Results: experiments/results_lefdef.md.

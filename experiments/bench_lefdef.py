@@ -112,16 +112,20 @@ def main() -> None:
               f"{max(r['rss_mb'] for r in ok):.0f} | {counts} |")
     # Malformed inputs: a component line with a non-number location (line
     # 1496 of the DEF), and a LEF macro SIZE with a word for a number.
-    lines = open(def_path).read().split("\n")
+    with open(def_path) as f:
+        lines = f.read().split("\n")
     lines[1495] = lines[1495].replace("( 218081 46040 )", "( 218081 oops )")
     bad_def = os.path.join(tmp, "bad.def")
-    open(bad_def, "w").write("\n".join(lines))
-    lef_lines = open(lef_path).read().split("\n")
+    with open(bad_def, "w") as f:
+        f.write("\n".join(lines))
+    with open(lef_path) as f:
+        lef_lines = f.read().split("\n")
     k = next(i for i, s in enumerate(lef_lines) if s.strip().startswith("SIZE")
              and i > 100)
     lef_lines[k] = "  SIZE 0.171 BY oops ;"
     bad_lef = os.path.join(tmp, "bad.lef")
-    open(bad_lef, "w").write("\n".join(lef_lines))
+    with open(bad_lef, "w") as f:
+        f.write("\n".join(lef_lines))
     print(f"\nmalformed: DEF line 1496 location '( 218081 oops )'; LEF line {k + 1} "
           "'SIZE 0.171 BY oops'")
     print("| reader | bad DEF | bad LEF |\n|---|---|---|")

@@ -502,7 +502,7 @@ def _build(d: _Def, lib: LefLibrary, st: _Statements) -> Netlist:
     models: list = [None] * n_port
     port_dir = {}
     port_index = {}
-    for v, (name, net, direction, stt, x, y, o, cx, cy) in enumerate(d.pins):
+    for v, (name, _net, direction, stt, x, y, o, cx, cy) in enumerate(d.pins):
         if name in port_index:
             raise PlacerInputError(f"pin {name} is defined twice", path)
         port_index[name] = v
@@ -521,7 +521,7 @@ def _build(d: _Def, lib: LefLibrary, st: _Statements) -> Netlist:
     comp_index = {}
     macro_of = []
     comp_k = []
-    for j, (name, model, stt, x, y, o, k) in enumerate(d.comps):
+    for j, (name, model, stt, _x, _y, _o, k) in enumerate(d.comps):
         v = n_port + j
         mac = lib.macros.get(model)
         if mac is None:
@@ -841,7 +841,8 @@ def write_def(nl: Netlist, path: str | os.PathLike, template: str | os.PathLike,
     Every COMPONENTS statement whose (unescaped) name is a hard macro of
     ``nl`` gets its location replaced (``+ PLACED ( x y ) O``; ``+ FIXED``
     with ``fixed=True`` and for the netlist's fixed macros); a statement
-    without one gets it after the macro name. Every other byte of the template is written unchanged.
+    without one gets it after the macro name. Every other byte of the
+    template is written unchanged.
 
     Args:
         nl: the placed netlist (flat from read_def, or clustered, matched by
@@ -894,12 +895,13 @@ def write_def(nl: Netlist, path: str | os.PathLike, template: str | os.PathLike,
             continue
         x, y, o, v = rec
         w, h = osize[v]
-        if x < dx0 - 0.5 or y < dy0 - 0.5 or x + w > dx1 + 0.5 or y + h > dy1 + 0.5:
-            if strict:
-                raise PlacerInputError(
-                    f"macro {nl.node_names[v]} at ({x} {y}) {o} leaves the die "
-                    f"({dx0:g} {dy0:g}) ({dx1:g} {dy1:g}); place on a canvas that "
-                    "fits the die or use mapping='scale'", template)
+        off_die = (x < dx0 - 0.5 or y < dy0 - 0.5 or x + w > dx1 + 0.5
+                   or y + h > dy1 + 0.5)
+        if off_die and strict:
+            raise PlacerInputError(
+                f"macro {nl.node_names[v]} at ({x} {y}) {o} leaves the die "
+                f"({dx0:g} {dy0:g}) ({dx1:g} {dy1:g}); place on a canvas that "
+                "fits the die or use mapping='scale'", template)
         shift = max(shift, float(np.max(np.abs(exact[v] - (x, y)))) / units)
         if core is not None and (x < core[0] or y < core[1] or x + w > core[2]
                                  or y + h > core[3]):

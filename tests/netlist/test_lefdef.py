@@ -515,9 +515,7 @@ def test_ct_ariane_cluster_place_write_read(tmp_path):
     np.testing.assert_allclose(back.node_xy[idx], out.node_xy[out.hard_macros],
                                atol=0.5 / 2000 + 1e-9)
     assert back.node_orient[idx].tolist() == out.node_orient[out.hard_macros].tolist()
-    boxes, die, _ = _minimal_macros(gzip.open(tmp_path / "a.def", "rt").read()
-                                    if str(tmp_path / "a.def").endswith(".gz")
-                                    else (tmp_path / "a.def").read_text(),
+    boxes, die, _ = _minimal_macros((tmp_path / "a.def").read_text(),
                                     [lef[0].read_text()])
     macro_names = {n.replace("[", "\\[").replace("]", "\\]")
                    for n in (out.node_names[v] for v in out.hard_macros)}
