@@ -35,6 +35,7 @@ class SettingsOverrides:
     smoothing_range: Optional[int] = None
     overlap_threshold: Optional[float] = None
     soft_macros_squared: Optional[bool] = None
+    netlist_pin_orientation: Optional[bool] = None   # the TILOS evaluator's pins
 
     def as_kwargs(self) -> dict[str, Any]:
         """The overrides that are set, as keyword arguments of load_netlist."""

@@ -44,7 +44,9 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
         **settings: override any setting by name: canvas_width, canvas_height,
             grid_cols, grid_rows, routes_per_micron_hor, routes_per_micron_ver,
             macro_routes_hor, macro_routes_ver, smoothing_range,
-            overlap_threshold, soft_macros_squared.
+            overlap_threshold, soft_macros_squared, netlist_pin_orientation
+            (True: the TILOS evaluator's convention, hard-macro pins turned
+            by the netlist file's orientation rather than the placement's).
         lef: for a DEF design: its LEF file(s), technology LEF first (a
             path or a list), or a placer.netlist.lef.LefLibrary.
 
@@ -76,6 +78,9 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
     if st.canvas_width <= 0 or st.canvas_height <= 0:
         side = default_canvas(nl.total_area())
         st.canvas_width = st.canvas_height = side
+    # The orientations the netlist file gives (before any placement): the
+    # TILOS convention (Settings.netlist_pin_orientation) turns pins by them.
+    nl.metadata["netlist_orient"] = nl.node_orient.copy()
     if placement is not None:
         placement = os.fspath(placement)
         pfmt = _format(placement)
