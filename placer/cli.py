@@ -230,6 +230,7 @@ def _def_flow_output(out, cfg: PlaceConfig, base: str, flat_def: str | None) -> 
         result["tcl"] = s["tcl"]
     result["def_macros"] = s["macros"]
     result["def_macros_outside_core"] = len(s["outside_core"])
+    result["def_macro_overlaps"] = len(s["overlaps"])
     result["def_max_snap_um"] = s["max_snap_shift_um"]
     return result
 

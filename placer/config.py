@@ -106,7 +106,8 @@ class DefOutput:
         fixed: mark the placed macros FIXED instead of PLACED.
         snap: "site" (site / row grid), "manufacturing" or "dbu".
         mapping: canvas -> die: "offset" (canvas origin at the die's
-            lower-left corner) or "scale" (canvas stretched onto the die).
+            lower-left corner), "core" (at the core's lower-left corner) or
+            "scale" (canvas stretched onto the die).
         tcl: also write OpenROAD place_macro commands (<name>.tcl).
     """
 

@@ -69,9 +69,10 @@ def write_bookshelf(nl: Netlist, aux: str | os.PathLike) -> None:
     .scl beside it (same stem).
 
     Ports (with their own size, 0 for I/O pins) and fixed nodes are
-    terminals, every other node a movable node of its own size; pins are net connections with their
-    offsets from the node centre (frame N), the driver marked O, the others
-    I; rows of one site height cover the canvas from (0, 0).
+    terminals, every other node a movable node of its own size; pins are net
+    connections with their offsets from the node centre (frame N), the
+    driver marked O, the others I; rows of one site height cover the canvas
+    from (0, 0).
     """
     aux = os.fspath(aux)
     if not aux.lower().endswith(".aux"):

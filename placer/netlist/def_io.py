@@ -718,36 +718,74 @@ def _macro_frame(nl: Netlist):
     return nl.metadata.get("lefdef") or {}
 
 
-def canvas_to_die(nl: Netlist, die, units: int, mapping: str = "offset"):
+def _scale(die, units: int, canvas, osize) -> np.ndarray:
+    """(V, 2) factors of mapping="scale": a lower-left corner's free range on
+    the canvas, [0, canvas - size], onto its free range on the die."""
+    dx0, dy0, dx1, dy1 = die
+    d = np.array([(dx1 - dx0) / units, (dy1 - dy0) / units])
+    w = np.asarray(canvas, dtype=np.float64)
+    free_c = w - osize
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(free_c > 0, (d - osize) / free_c, 1.0)
+    return f
+
+
+def _origin(die, mapping: str, core=None) -> np.ndarray:
+    """DBU point that canvas (0, 0) maps to: the core's lower-left corner for
+    mapping="core", else the die's."""
+    if mapping == "core":
+        if core is None:
+            raise PlacerInputError("mapping='core' needs ROWs in the DEF")
+        return np.array([core[0], core[1]], dtype=np.float64)
+    if mapping not in ("offset", "scale"):
+        raise PlacerInputError(f"mapping must be 'offset', 'core' or 'scale', got "
+                               f"{mapping!r}")
+    return np.array([die[0], die[1]], dtype=np.float64)
+
+
+def canvas_to_die(nl: Netlist, die, units: int, mapping: str = "offset",
+                  core=None):
     """(V, 2) DBU lower-left corners of nl's placed outlines in a die.
 
-    ``mapping``: "offset" (canvas (0, 0) at the die's lower-left, microns kept;
-    the inverse of read_def) or "scale" (the canvas stretched onto the die,
-    centres scaled by die size / canvas size).
+    ``mapping``: "offset" (canvas (0, 0) at the die's lower-left corner,
+    microns kept; the inverse of read_def), "core" (canvas (0, 0) at the
+    core's lower-left corner, ``core`` the rows' DBU box: for a canvas the
+    size of the core, as TILOS' LEF/DEF-to-.plc scripts make it) or "scale"
+    (each lower-left corner's range [0, canvas - size] stretched onto
+    [0, die - size], so a macro inside the canvas lands inside the die;
+    distances between macros shrink, so write_def reports any overlap).
     """
-    dx0, dy0, dx1, dy1 = die
+    origin = _origin(die, mapping, core)
     osize = nl.oriented_size()
-    c = np.asarray(nl.node_xy, dtype=np.float64)
+    ll = np.asarray(nl.node_xy, dtype=np.float64) - osize / 2
     if mapping == "scale":
-        sx = (dx1 - dx0) / units / nl.settings.canvas_width
-        sy = (dy1 - dy0) / units / nl.settings.canvas_height
-        c = c * np.array([sx, sy])
-    elif mapping != "offset":
-        raise PlacerInputError(f"mapping must be 'offset' or 'scale', got {mapping!r}")
-    return (c - osize / 2) * units + np.array([dx0, dy0])
+        ll = ll * _scale(die, units, nl.canvas, osize)
+    return ll * units + origin
 
 
-def die_to_canvas(ll, osize, die, units: int, canvas, mapping: str = "offset"):
+def die_to_canvas(ll, osize, die, units: int, canvas, mapping: str = "offset",
+                  core=None):
     """Centres (canvas microns) of outlines whose DBU lower-left corners are
     ``ll`` (the inverse of canvas_to_die)."""
-    dx0, dy0, dx1, dy1 = die
-    c = (np.asarray(ll, dtype=np.float64) - np.array([dx0, dy0])) / units + osize / 2
+    origin = _origin(die, mapping, core)
+    ll = (np.asarray(ll, dtype=np.float64) - origin) / units
     if mapping == "scale":
-        c = c / np.array([(dx1 - dx0) / units / canvas[0],
-                          (dy1 - dy0) / units / canvas[1]])
-    elif mapping != "offset":
-        raise PlacerInputError(f"mapping must be 'offset' or 'scale', got {mapping!r}")
-    return c
+        ll = ll / _scale(die, units, canvas, osize)
+    return ll + osize / 2
+
+
+def _overlaps(boxes: np.ndarray) -> list[tuple[int, int]]:
+    """Index pairs of (n, 4) boxes whose interiors overlap (sweep over x)."""
+    order = np.argsort(boxes[:, 0], kind="stable")
+    b = boxes[order]
+    out = []
+    for i in range(len(b)):
+        j = i + 1
+        while j < len(b) and b[j, 0] < b[i, 2]:
+            if min(b[i, 3], b[j, 3]) > max(b[i, 1], b[j, 1]):
+                out.append((int(order[i]), int(order[j])))
+            j += 1
+    return out
 
 
 def _template_geometry(text: str, path: str, st: _Statements):
@@ -799,7 +837,7 @@ def placement_in_def(nl: Netlist, template: str | os.PathLike, *, mapping="offse
     st, spans = _component_spans(text, template)
     d = _template_geometry(text, template, st)
     units = d.units
-    ll = canvas_to_die(nl, d.die, units, mapping)
+    ll = canvas_to_die(nl, d.die, units, mapping, _core_dbu(d))
     exact = ll.copy()
     # Snap: to the DBU always; "site": x to the site grid of the rows (from the
     # leftmost row origin), y to the row grid; "manufacturing": to the
@@ -852,7 +890,9 @@ def write_def(nl: Netlist, path: str | os.PathLike, template: str | os.PathLike,
         fixed: write FIXED instead of PLACED.
         mapping: canvas -> die: "offset" (canvas origin at the die's
             lower-left corner, microns unchanged: exact for designs read from
-            DEF) or "scale" (the canvas stretched onto the die).
+            DEF), "core" (canvas origin at the core's lower-left corner: for a
+            canvas the size of the core) or "scale" (the canvas stretched
+            onto the die; see canvas_to_die).
         snap: "site" (lower-left x on the rows' site grid, y on the row
             grid), "manufacturing" (the LEF manufacturing grid) or "dbu"
             (only rounded to the database unit). Fixed macros are only
@@ -861,8 +901,10 @@ def write_def(nl: Netlist, path: str | os.PathLike, template: str | os.PathLike,
             placed macro leaves the die.
 
     Returns:
-        A summary: macros written, macros outside the core, the snapping's
-        largest shift (microns), and the records {name: (x, y, orient)}.
+        A summary: macros written, macros outside the core, pairs of written
+        macros that overlap (the mapping or snapping can make them), the
+        snapping's largest shift (microns), and the records
+        {name: (x, y, orient)}.
 
     Raises:
         PlacerInputError: an unreadable template, or (strict) a macro missing
@@ -887,8 +929,8 @@ def write_def(nl: Netlist, path: str | os.PathLike, template: str | os.PathLike,
     out, pos = [], 0
     outside = []
     shift = 0.0
-    exact = canvas_to_die(nl, d.die, units, mapping)
     core = _core_dbu(d)
+    exact = canvas_to_die(nl, d.die, units, mapping, core)
     for name, _model, s, e, _k in spans:
         rec = records.get(name)
         if rec is None:
@@ -921,6 +963,11 @@ def write_def(nl: Netlist, path: str | os.PathLike, template: str | os.PathLike,
         pos = e
     out.append(text[pos:])
     data = "".join(out)
+    written = [(name, rec) for name, rec in records.items()]
+    boxes = np.array([(x, y, x + osize[v][0], y + osize[v][1])
+                      for _n, (x, y, _o, v) in written], dtype=np.float64)
+    overlaps = [(unescape(written[a][0]), unescape(written[b][0]))
+                for a, b in _overlaps(boxes.reshape(-1, 4))]
     try:
         if path.lower().endswith(".gz"):
             import gzip
@@ -932,6 +979,7 @@ def write_def(nl: Netlist, path: str | os.PathLike, template: str | os.PathLike,
     except OSError as e:
         raise PlacerInputError(f"cannot write: {e.strerror or e}", path) from None
     return {"macros": len(records), "outside_core": outside, "units": units,
+            "overlaps": overlaps,
             "max_snap_shift_um": shift,
             "records": {k: v[:3] for k, v in records.items()}}
 
@@ -995,7 +1043,8 @@ def apply_def(nl: Netlist, def_path: str | os.PathLike, *, mapping: str = "offse
     if idx:
         idx = np.array(idx)
         osize = out.oriented_size()[idx]
-        xy[idx] = die_to_canvas(np.array(lls), osize, d.die, u, out.canvas, mapping)
+        xy[idx] = die_to_canvas(np.array(lls), osize, d.die, u, out.canvas, mapping,
+                                _core_dbu(d))
     if ports:
         port_of = {unescape(nl.node_names[v]): v for v in nl.ports}
         pidx, pxy = [], []
@@ -1008,8 +1057,9 @@ def apply_def(nl: Netlist, def_path: str | os.PathLike, *, mapping: str = "offse
             pidx.append(v)
             pxy.append((x + off[0], y + off[1]))
         if pidx:
-            xy[np.array(pidx)] = die_to_canvas(np.array(pxy), np.zeros((len(pidx), 2)),
-                                               d.die, u, out.canvas, mapping)
+            xy[np.array(pidx)] = die_to_canvas(
+                np.array(pxy), np.zeros((len(pidx), 2)), d.die, u, out.canvas,
+                mapping, _core_dbu(d))
     out = out.with_placement(xy)
     out.node_fixed = fixed_flags
     return out

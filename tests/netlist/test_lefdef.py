@@ -522,3 +522,45 @@ def test_ct_ariane_cluster_place_write_read(tmp_path):
     assert _legal({k: b for k, b in boxes.items() if k in macro_names or
                    k.replace("\\", "") in {out.node_names[v] for v in
                                            out.hard_macros}}, die) == []
+
+
+def test_core_and_scale_mappings(tmp_path, tiny):
+    """mapping="core": canvas (0, 0) at the rows' lower-left corner (1, 2) um
+    = (2000, 4000) DBU. mapping="scale": a corner's free range stretched onto
+    the die's; apply_def inverts both."""
+    nl = placer.load_netlist(tiny[0], lef=[tiny[1]])
+    core_canvas = nl.with_settings(canvas_width=40.0, canvas_height=4.0)
+    ram1 = nl.node_names.index("ram1")
+    xy = core_canvas.node_xy.copy()
+    orient = core_canvas.node_orient.copy()
+    # ram1 N (10 x 4) centred at (20, 2) on the core canvas: lower-left
+    # (15, 0) um -> (2000 + 15 * 2000, 4000 + 0) = (32000, 4000) DBU.
+    xy[ram1] = (20.0, 2.0)
+    orient[ram1] = ORIENT_INDEX["N"]
+    placed = core_canvas.with_placement(xy, orient)
+    s = placer.save_placement(placed, tmp_path / "core.def", mapping="core",
+                              snap="dbu")
+    assert s["records"]["ram1"] == (32000, 4000, "N")
+    back = apply_def(placed, tmp_path / "core.def", mapping="core")
+    np.testing.assert_allclose(back.node_xy[ram1], (20.0, 2.0))
+    # Scale: canvas 100 x 80 um onto the 50 x 40 die. ram1 N at lower-left
+    # (45, 38): x range [0, 100 - 10] -> [0, 50 - 10], factor 40 / 90, so
+    # 45 -> 20 um; y range [0, 80 - 4] -> [0, 40 - 4], 38 -> 18 um.
+    big = nl.with_settings(canvas_width=100.0, canvas_height=80.0)
+    xy = big.node_xy.copy()
+    xy[ram1] = (50.0, 40.0)
+    placed = big.with_placement(xy, orient)
+    s = placer.save_placement(placed, tmp_path / "scale.def", mapping="scale",
+                              snap="dbu", tcl=False)
+    assert s["records"]["ram1"] == (40000, 36000, "N")
+    assert not (tmp_path / "scale.tcl").exists()
+    back = apply_def(placed, tmp_path / "scale.def", mapping="scale")
+    np.testing.assert_allclose(back.node_xy[ram1], (50.0, 40.0))
+    # Overlaps made by a mapping are reported: a canvas lower-left corner
+    # (27, 12.67) lands at (27 * 40 / 90, 12.67 * 36 / 76) = (12, 6) um, on
+    # ram[0] (10..20 x 5..9); the centre is that corner + (5, 2).
+    xy[ram1] = (12 * 90 / 40 + 5, 6 * 76 / 36 + 2)
+    s = placer.save_placement(big.with_placement(xy, orient), tmp_path / "o.def",
+                              mapping="scale", snap="dbu", tcl=False)
+    assert s["overlaps"] == [("ram[0]", "ram1")] or s["overlaps"] == [
+        ("ram1", "ram[0]")]
