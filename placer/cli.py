@@ -237,13 +237,15 @@ def _def_flow_output(out, cfg: PlaceConfig, base: str, flat_def: str | None) -> 
 
 def run_convert(cfg: ConvertConfig) -> dict:
     """Converts cfg.input (+ placement) to cfg.output; returns the summary."""
+    from placer.cluster.api import cluster
     from placer.netlist.convert import convert
 
     d = cfg.def_out
+    transform = (lambda nl: cluster(nl, cfg.num_clusters, seed=0)) \
+        if cfg.cluster else None
     return convert(_path(cfg.input), _path(cfg.output),
                    lef=[_path(p) for p in cfg.lef] or None,
-                   placement=_path(cfg.placement), cluster=cfg.cluster,
-                   num_clusters=cfg.num_clusters,
+                   placement=_path(cfg.placement), transform=transform,
                    template=_path(d.template) if d.template else None,
                    fixed=d.fixed, snap=d.snap, mapping=d.mapping, tcl=d.tcl,
                    **cfg.settings.as_kwargs())

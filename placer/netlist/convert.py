@@ -3,7 +3,7 @@
 ``convert(input, output, ...)`` reads ``input`` (Circuit Training .pb.txt /
 .pb.txt.gz, Bookshelf .aux, DEF .def / .def.gz with ``lef``), optionally
 with a placement (.plc, .pl or a .def placing its macros), optionally
-clusters it, and writes by ``output``'s extension:
+transforms it (placer-convert clusters it), and writes by ``output``'s extension:
 
 * ``.pb.txt`` / ``.pb.txt.gz``: the netlist, and its placement as
   ``<stem>.plc`` beside it;
@@ -127,11 +127,10 @@ def write_bookshelf(nl: Netlist, aux: str | os.PathLike) -> None:
 
 
 def convert(input: str | os.PathLike, output: str | os.PathLike, *, lef=None,
-            placement: str | os.PathLike | None = None, cluster: bool = False,
-            num_clusters: int | None = None,
+            placement: str | os.PathLike | None = None,
             template: str | os.PathLike | None = None, fixed: bool = False,
             snap: str = "site", mapping: str = "offset", tcl: bool = True,
-            **settings) -> dict:
+            transform=None, **settings) -> dict:
     """Reads ``input`` (+ ``placement``) and writes ``output``; returns a
     summary of what was written (see the module docstring for the formats).
 
@@ -140,8 +139,8 @@ def convert(input: str | os.PathLike, output: str | os.PathLike, *, lef=None,
         output: the file to write; its extension picks the format.
         lef: the LEF files of a DEF input.
         placement: a .plc, .pl or .def placement of the input.
-        cluster: group the standard cells into soft macros first
-            (placer.cluster, ``num_clusters``).
+        transform: a function applied to the loaded netlist before writing
+            (placer-convert passes placer.cluster for ``cluster=true``).
         template, fixed, snap, mapping, tcl: for a DEF output (see
             placer.netlist.def_io.write_def).
         **settings: setting overrides, as for load_netlist.
@@ -158,9 +157,8 @@ def convert(input: str | os.PathLike, output: str | os.PathLike, *, lef=None,
         raise PlacerInputError(f"cannot create the output folder: {e.strerror or e}",
                                folder) from None
     nl = load_netlist(input, placement, lef=lef, **settings)
-    if cluster:
-        from placer.cluster.api import cluster as cluster_fn
-        nl = cluster_fn(nl, num_clusters)
+    if transform is not None:
+        nl = transform(nl)
     out = output.lower()
     written = [output]
     if out.endswith((".pb.txt", ".pb.txt.gz", ".pbtxt", ".pbtxt.gz")):

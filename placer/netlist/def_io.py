@@ -61,6 +61,7 @@ LEF macro or None), ``status`` ((V,) "PLACED", "FIXED", "COVER", "UNPLACED"),
 
 from __future__ import annotations
 
+import gzip
 import math
 import os
 import re
@@ -970,7 +971,6 @@ def write_def(nl: Netlist, path: str | os.PathLike, template: str | os.PathLike,
                 for a, b in _overlaps(boxes.reshape(-1, 4))]
     try:
         if path.lower().endswith(".gz"):
-            import gzip
             with gzip.open(path, "wt", encoding="utf-8", newline="") as f:
                 f.write(data)
         else:
@@ -989,11 +989,12 @@ def write_place_macro_tcl(records: dict, path: str | os.PathLike, units: int,
     """OpenROAD commands placing each macro as ``records`` says.
 
     ``records``: DEF component name -> (x, y, DEF orientation) in DBU, as
-    write_def returns them. Each line is ``place_macro -macro_name <name>
-    -location {x y} -orientation <R0|...>`` with the lower-left corner in
-    microns (OpenROAD's ``place_macro`` takes the lower-left corner of the
-    macro's placed outline) and ``-exact`` where that OpenROAD version allows
-    it is not used, so that it runs on older releases.
+    write_def returns them. Each line is ``place_macro -macro_name {<name>}
+    -location {x y} -orientation <R0|R90|R180|R270|MY|MX|MYR90|MXR90>``: the
+    lower-left corner of the placed outline in microns, the name as the DEF
+    spells it (escapes kept; braces stop Tcl substitution). Without
+    ``-exact``, recent OpenROAD releases snap the location to their own grid;
+    the DEF written beside holds the exact corners.
     """
     path = os.fspath(path)
     lines = ["# Macro placement written by placer: source this in OpenROAD after "

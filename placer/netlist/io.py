@@ -6,6 +6,7 @@ import dataclasses
 import os
 
 from placer.errors import PlacerInputError
+from placer.netlist.def_io import apply_def, read_def, write_def, write_place_macro_tcl
 from placer.netlist.model import Netlist, Settings, coerce_setting, default_canvas
 from placer.netlist.pbtxt import read_pbtxt, write_pbtxt
 from placer.netlist.plc import apply_plc, read_plc, write_plc
@@ -67,7 +68,6 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
         from placer.netlist.bookshelf import read_bookshelf
         nl = read_bookshelf(path)
     elif fmt == "def":
-        from placer.netlist.def_io import read_def
         nl = read_def(path, lef)
     else:
         raise PlacerInputError(
@@ -94,7 +94,6 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
             from placer.netlist.bookshelf import apply_pl
             nl = apply_pl(nl, placement)
         elif pfmt == "def":
-            from placer.netlist.def_io import apply_def
             nl = apply_def(nl, placement)
         else:
             raise PlacerInputError("placement must be a .plc, .pl or .def file",
@@ -132,7 +131,6 @@ def save_placement(nl: Netlist, path: str | os.PathLike, costs: dict | None = No
         from placer.netlist.bookshelf import write_pl
         write_pl(nl, path)
     elif fmt == "def":
-        from placer.netlist.def_io import write_def, write_place_macro_tcl
         if template is None:
             template = (nl.metadata.get("lefdef") or {}).get("def")
         if template is None:
