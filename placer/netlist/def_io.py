@@ -142,7 +142,6 @@ class _Statements:
         starts = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum([len(p) + 1 for p in parts], out=starts[1:])
         self.starts = starts
-        self._nl = None
 
     def line_at(self, offset: int) -> int:
         """1-based line of a character offset."""
@@ -828,10 +827,11 @@ def placement_in_def(nl: Netlist, template: str | os.PathLike, *, mapping="offse
     """The DEF lines a placement gives its hard macros in a template.
 
     Returns:
-        (records, text, spans): records maps a DEF component name to (x, y,
-        orientation) in DBU, for each movable or fixed hard macro of ``nl``
-        that the template's COMPONENTS hold; text is the template's text,
-        spans its component statements.
+        (records, text, spans, geometry): records maps a DEF component name
+        to (x, y, orientation, node) with x, y in DBU, for each hard macro of
+        ``nl`` that the template's COMPONENTS hold; text is the template's
+        text, spans its component statements, geometry its units, die and
+        rows.
     """
     template = os.fspath(template)
     text = read_text(template)
