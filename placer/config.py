@@ -41,6 +41,7 @@ class SettingsOverrides:
     smoothing_range: Optional[int] = None
     overlap_threshold: Optional[float] = None
     soft_macros_squared: Optional[bool] = None
+    netlist_pin_orientation: Optional[bool] = None   # the TILOS evaluator's pins
 
     def as_kwargs(self) -> dict[str, Any]:
         """The overrides that are set, as keyword arguments of load_netlist."""
@@ -67,10 +68,12 @@ class EvaluateConfig:
     plot: Optional[str] = None
     output: Optional[str] = None
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+    lef: tuple[str, ...] = ()   # a DEF netlist's LEF files (technology LEF first)
 
     def __post_init__(self):
         # OmegaConf hands sequences over as lists; keep the config hashable.
         object.__setattr__(self, "weights", tuple(self.weights))
+        object.__setattr__(self, "lef", tuple(self.lef))
 
 
 def _positive(name: str, value, minimum=1) -> None:
@@ -232,6 +235,28 @@ SearchOptions = _option_union()
 
 
 @dataclass(frozen=True)
+class DefOutput:
+    """How a placement is written as DEF (placer-place, placer-convert).
+
+    Attributes:
+        template: the DEF to rewrite; None: the input DEF (placer-place
+            writes no DEF for a non-DEF netlist without one).
+        fixed: mark the placed macros FIXED instead of PLACED.
+        snap: "site" (site / row grid), "manufacturing" or "dbu".
+        mapping: canvas -> die: "offset" (canvas origin at the die's
+            lower-left corner), "core" (at the core's lower-left corner) or
+            "scale" (canvas stretched onto the die).
+        tcl: also write OpenROAD place_macro commands (<name>.tcl).
+    """
+
+    template: Optional[str] = None
+    fixed: bool = False
+    snap: str = "site"
+    mapping: str = "offset"
+    tcl: bool = True
+
+
+@dataclass(frozen=True)
 class PlaceConfig:
     """``placer-place``: place a design with a classical method.
 
@@ -270,9 +295,16 @@ class PlaceConfig:
     weights: tuple[float, float, float] = DEFAULT_WEIGHTS
     options: SearchOptions = field(default_factory=SearchOptions)
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+    # DEF flow (see DefOutput): a .def netlist is read with these LEFs,
+    # clustered into num_clusters soft macros (None: placer.cluster's
+    # default) and the result also written as <name>.def / .tcl.
+    lef: tuple[str, ...] = ()
+    num_clusters: Optional[int] = None
+    def_out: DefOutput = field(default_factory=DefOutput)
 
     def __post_init__(self):
         object.__setattr__(self, "weights", tuple(self.weights))
+        object.__setattr__(self, "lef", tuple(self.lef))
 
 
 @dataclass(frozen=True)
@@ -704,6 +736,10 @@ class ClusterConfig:
     output_dir: str = "placer_out"
     name: Optional[str] = None
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+    lef: tuple[str, ...] = ()   # a DEF netlist's LEF files (technology LEF first)
+
+    def __post_init__(self):
+        object.__setattr__(self, "lef", tuple(self.lef))
 
 
 @dataclass(frozen=True)
@@ -746,6 +782,37 @@ class QuantizeConfig:
     seed: int = 0
     output_dir: str = "quant_out"
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+
+
+@dataclass(frozen=True)
+class ConvertConfig:
+    """``placer-convert``: a design (and placement) from one format to another.
+
+    Attributes:
+        input: the design: .pb.txt, .pb.txt.gz, Bookshelf .aux, .def, .def.gz.
+        output: the file to write; its extension picks the format (.pb.txt /
+            .pb.txt.gz with <stem>.plc, .plc, .def / .def.gz with <stem>.tcl,
+            Bookshelf .aux or .pl).
+        lef: a DEF input's LEF files (technology LEF first).
+        placement: a placement of the input (.plc, .pl, or .def placing its
+            macros).
+        cluster: group the standard cells into soft macros first.
+        num_clusters: for cluster; None: placer.cluster's default.
+        def_out: DEF output options (template, fixed, snap, mapping, tcl).
+        settings: settings that override those of the files.
+    """
+
+    input: str = "???"
+    output: str = "???"
+    lef: tuple[str, ...] = ()
+    placement: Optional[str] = None
+    cluster: bool = False
+    num_clusters: Optional[int] = None
+    def_out: DefOutput = field(default_factory=DefOutput)
+    settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+
+    def __post_init__(self):
+        object.__setattr__(self, "lef", tuple(self.lef))
 
 
 @dataclass(frozen=True)
