@@ -62,9 +62,9 @@ REFERENCES = os.path.join(SUITES_DIR, "references.yaml")
 SCHEMA = 1   # version of the run JSON; a JSON of another version is run again
 
 # The setting of the TILOS evaluator's pin-orientation convention (issue 19,
-# item 6). When placer.Settings has it, every run is also scored under that
-# convention ("proxy_tilos" in the JSON, a column of the table); until then
-# the hook stays idle and the JSON says so.
+# item 6): every run is also scored under it (the JSON's conventions.tilos, a
+# column of the table), the convention of the published numbers. Should
+# placer.Settings lose it, the runs say so instead of failing.
 TILOS_SETTING = "netlist_pin_orientation"
 
 _SUITE_KEYS = ("name", "description", "weights", "seeds", "designs", "placers")
@@ -663,9 +663,11 @@ def markdown_table(records: list[dict], references: dict, suite: Suite | None = 
         "best are over the seeds' legal placements; an illegal placement "
         "(`placer.check_legality`) is never counted, and its row says how many "
         "there were. WL / density / congestion and time are medians.",
-        "Our proxy uses placer's convention (pins turned by the .plc's "
-        "orientations)" + (", and the TILOS column the public TILOS evaluator's "
-                           "(pins turned by the netlist's orientations)."
+        "Our proxy uses placer's (Circuit Training's) convention, pins turned by "
+        "the placement's orientations" + (
+            "; the TILOS column the public TILOS evaluator's, pins turned by the "
+            "netlist's orientations (`netlist_pin_orientation=true`), the "
+            "convention of the published rows."
                            if tilos else
                            "; the TILOS evaluator's convention is not available in "
                            "this version (see placer/bench.py, TILOS_SETTING)."),
