@@ -484,6 +484,17 @@ def run_one(nl: Netlist, design: BenchDesign, placer: BenchPlacer, seed: int,
     return record
 
 
+def rescore(record: dict, design: BenchDesign, base: str) -> dict:
+    """Adds the TILOS convention's breakdown to a run made before that
+    setting existed, from the run's .plc, and rewrites its JSON."""
+    nl = load_netlist(design.netlist, base + ".plc", **design.settings)
+    _, conventions = score(nl, tuple(record["weights"]))
+    record["conventions"]["tilos"] = conventions["tilos"]
+    record["tilos_convention"] = "computed later from the .plc"
+    write_json_atomic(record, base + ".json")
+    return record
+
+
 def _load(design: BenchDesign) -> Netlist:
     return load_netlist(design.netlist, design.placement, **design.settings)
 
@@ -528,6 +539,9 @@ def run_bench(suite: Suite, out_dir: str, config: dict | None = None,
         if old is not None and old.get("key") == run_key(d, p, s, suite.weights):
             skipped += 1
             log(f"{tag}: done before (proxy {old['proxy']:.4f}), skipped")
+            if tilos_convention_available() and "tilos" not in old["conventions"]:
+                rescore(old, d, os.path.join(runs_dir, stem))
+                log(f"{tag}: scored under the TILOS convention from its .plc")
             continue
         if old is not None:
             log(f"{tag}: the suite entry changed since its JSON; running again")

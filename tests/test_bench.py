@@ -285,3 +285,31 @@ def test_tilos_convention_hook(monkeypatch):
     # TILOS column: median of 0.81 and 0.83 = 0.82
     row = bench.placer_row("x", [run(0.8, 0.81), run(0.8, 0.83)], tilos=True)
     assert row.startswith("| x | 2 | 0.8000 | 0.8000 | 0.8200 | ")
+
+
+def test_resume_adds_the_tilos_convention_to_old_runs(tiny_run, tmp_path,
+                                                      monkeypatch):
+    """A run JSON without the TILOS breakdown (made before the setting
+    existed) is scored from its .plc on resume, not placed again; the value
+    is the proxy of that .plc under netlist_pin_orientation=true."""
+    from placer.cost.proxy import proxy_cost
+    from placer.netlist.io import load_netlist
+
+    suite, out, _, _, _ = tiny_run
+    if not bench.tilos_convention_available():
+        pytest.skip("placer.Settings has no TILOS convention setting")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for p in (out / "runs").iterdir():
+        (runs / p.name).write_bytes(p.read_bytes())
+    r = json.loads((runs / "synth_small__greedy__s0.json").read_text())
+    del r["conventions"]["tilos"]
+    (runs / "synth_small__greedy__s0.json").write_text(json.dumps(r))
+    monkeypatch.setattr(bench, "place", lambda *a, **k: pytest.fail("ran"))
+    summary = bench.run_bench(suite, str(tmp_path), references=REFS, plot=False)
+    assert summary["ran"] == 0
+    r = json.loads((runs / "synth_small__greedy__s0.json").read_text())
+    nl = load_netlist(str(SMALL / "netlist.pb.txt"),
+                      str(runs / "synth_small__greedy__s0.plc"))
+    assert r["conventions"]["tilos"]["proxy"] == proxy_cost(
+        nl.with_settings(netlist_pin_orientation=True)).proxy
