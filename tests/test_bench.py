@@ -313,3 +313,23 @@ def test_resume_adds_the_tilos_convention_to_old_runs(tiny_run, tmp_path,
                       str(runs / "synth_small__greedy__s0.plc"))
     assert r["conventions"]["tilos"]["proxy"] == proxy_cost(
         nl.with_settings(netlist_pin_orientation=True)).proxy
+
+
+def test_bench_yaml_matches_schema_and_types_overrides():
+    """placer/conf/bench.yaml composes into the BenchConfig defaults; list
+    overrides arrive typed; a mistyped key fails at compose."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException
+    from omegaconf import OmegaConf
+
+    from placer.cli import CONFIG_DIR
+    from placer.config import BenchConfig
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base=None):
+        cfg = OmegaConf.to_object(compose("bench", overrides=["suite=small"]))
+        assert cfg == BenchConfig(suite="small")
+        cfg = OmegaConf.to_object(compose("bench", overrides=[
+            "suite=small", "seeds=[1,2]", "placers=[greedy]"]))
+        assert cfg.seeds == (1, 2) and cfg.placers == ("greedy",)
+        with pytest.raises(ConfigCompositionException):
+            compose("bench", overrides=["suite=small", "seed=[1]"])
