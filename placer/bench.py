@@ -607,6 +607,11 @@ def _shown(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
+def _published(x: float | None) -> str:
+    """A published number with the digits it was published with."""
+    return "-" if x is None else f"{x:g}"
+
+
 def _group(records: list[dict]) -> dict[str, dict[str, list[dict]]]:
     """design -> placer label -> runs, in the order first seen."""
     out: dict[str, dict[str, list[dict]]] = {}
@@ -687,7 +692,7 @@ def markdown_table(records: list[dict], references: dict, suite: Suite | None = 
                            "this version (see placer/bench.py, TILOS_SETTING)."),
         ""]
     head = ["placer", "runs", "proxy (median)", "proxy (best)"] + (
-        ["proxy, TILOS convention (median)"] if tilos else []) + [
+        ["proxy, TILOS convention (median; published rows)"] if tilos else []) + [
         "WL / density / congestion", "time (s)", "legal"]
     for design, by_placer in _group(records).items():
         first = next(iter(by_placer.values()))[0]
@@ -703,10 +708,14 @@ def markdown_table(records: list[dict], references: dict, suite: Suite | None = 
         ref = references.get(_ref_key(first))
         if ref:
             for e in ref["entries"]:
-                terms = " / ".join(_fmt(e.get(k), 3) if e.get(k) is not None else "-"
+                # as published (their digits); in the TILOS column when there
+                # is one, since that is the convention they were scored in
+                terms = " / ".join(_published(e.get(k))
                                    for k in ("wirelength", "density", "congestion"))
-                cells = [f"published: {e['label']}", "-", _fmt(e["proxy"]), "-"] + (
-                    ["-"] if tilos else []) + [terms, str(e.get("runtime", "-")), "-"]
+                proxy = _published(e["proxy"])
+                cells = [f"published: {e['label']}", "-"] + (
+                    ["-", "-", proxy] if tilos else [proxy, "-"]) + [
+                    terms, str(e.get("runtime", "-")), "-"]
                 lines.append("| " + " | ".join(cells) + " |")
             lines += ["", f"Published numbers: {ref['convention']}", "Sources: "
                       + "; ".join(sorted({e['source'] for e in ref['entries']})) + "."]

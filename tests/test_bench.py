@@ -98,7 +98,10 @@ def test_tiny_suite_writes_runs_table_and_plot(tiny_run):
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "1" and cells[2] == cells[3] == f"{r['proxy']:.4f}"
     assert cells[-1] == "yes"
-    assert "| published: someone's placer | - | 0.9000 |" in table
+    # published: in the TILOS column (their convention), digits as published
+    assert ("| published: someone's placer | - | - | - | 0.9 | 0.1 / - / - | - | - |"
+            in table)
+    assert cells[4] == f"{r['conventions']['tilos']['proxy']:.4f}"
     assert "this test" in table
     assert any("[2/2] synth_small / greedy / seed 0: proxy" in m for m in lines)
 
