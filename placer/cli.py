@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shlex
 import sys
 from typing import NoReturn
 
@@ -539,7 +540,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     out_dir = _output_dir(cfg.output_dir)
     log = (lambda m: print(m, file=sys.stderr, flush=True)) if cfg.progress \
         else (lambda m: None)
-    command = " ".join(["placer-bench", *sys.argv[1:]])
+    command = shlex.join(["placer-bench", *sys.argv[1:]])
     return bench.run_bench(suite, out_dir, config=dataclasses.asdict(cfg),
                            resume=cfg.resume, plot=cfg.plot, references=references,
                            log=log, command=command)
