@@ -324,6 +324,19 @@ def _default_label(method: str, budget: float | None, refine: bool) -> str:
     return s
 
 
+TERM_KEYS = ("wirelength", "density", "congestion")
+
+
+def _number(x) -> bool:
+    """A number, or a string of one (as published, trailing zeros kept)."""
+    if isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
 def load_references(path: str | None = None) -> dict[str, dict]:
     """The published results: design key -> {"convention", "entries": [...]}.
 
@@ -343,12 +356,13 @@ def load_references(path: str | None = None) -> dict[str, dict]:
         if not isinstance(entries, list):
             raise PlacerInputError(f"designs.{key} needs a list entries:", path)
         for j, e in enumerate(entries):
-            if not isinstance(e, dict) or not isinstance(e.get("label"), str) or \
-                    not isinstance(e.get("proxy"), int | float) or \
-                    not isinstance(e.get("source"), str):
+            ok = isinstance(e, dict) and isinstance(e.get("label"), str) and \
+                isinstance(e.get("source"), str) and _number(e.get("proxy")) and \
+                all(_number(e.get(k)) for k in TERM_KEYS if k in e)
+            if not ok:
                 raise PlacerInputError(
                     f"designs.{key}.entries[{j}] needs label, proxy (a number) and "
-                    "source", path)
+                    "source; wirelength, density, congestion must be numbers", path)
         out[str(key)] = {"convention": d.get("convention", ""), "entries": entries}
     return out
 
@@ -607,9 +621,10 @@ def _shown(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def _published(x: float | None) -> str:
-    """A published number with the digits it was published with."""
-    return "-" if x is None else f"{x:g}"
+def _published(x: float | str | None) -> str:
+    """A published number with the digits it was published with (the
+    references file quotes numbers with trailing zeros, e.g. "0.820")."""
+    return "-" if x is None else x if isinstance(x, str) else f"{x:g}"
 
 
 def _group(records: list[dict]) -> dict[str, dict[str, list[dict]]]:
@@ -746,7 +761,7 @@ def plot_proxy_time(records: list[dict], references: dict, path: str,
         ref = references.get(_ref_key(next(iter(by_placer.values()))[0]))
         if ref:
             for j, e in enumerate(ref["entries"]):
-                ax.axhline(e["proxy"], ls="--", lw=0.9, color=f"C{(j + 3) % 10}",
+                ax.axhline(float(e["proxy"]), ls="--", lw=0.9, color=f"C{(j + 3) % 10}",
                            alpha=0.8, label=f"published: {e['label']}")
         secs = [r["seconds"] for runs in by_placer.values() for r in runs]
         if max(secs) > 10 * min(secs) > 0:

@@ -255,7 +255,8 @@ def test_placer_row_median_and_best_over_legal_runs():
 
 def test_shipped_suites_and_references_parse(request):
     refs = bench.load_references()
-    assert refs["ariane133_ng45"]["entries"][0]["proxy"] == 0.848
+    e = refs["ariane133_ng45"]["entries"]
+    assert e[0]["proxy"] == 0.848 and e[1]["proxy"] == "0.820"   # as published
     assert all(e["source"] for d in refs.values() for e in d["entries"])
     small = bench.load_suite(bench.suite_path("small"))
     assert [d.name for d in small.designs] == ["synth_small", "design_1", "design_2"]
@@ -336,3 +337,14 @@ def test_bench_yaml_matches_schema_and_types_overrides():
         assert cfg.seeds == (1, 2) and cfg.placers == ("greedy",)
         with pytest.raises(ConfigCompositionException):
             compose("bench", overrides=["suite=small", "seed=[1]"])
+
+
+def test_references_file_errors(tmp_path):
+    bad = tmp_path / "refs.yaml"
+    bad.write_text("designs:\n  d:\n    entries:\n      - {label: x, proxy: high, "
+                   "source: s}\n")
+    with pytest.raises(PlacerInputError, match=r"refs.yaml: designs.d.entries\[0\]"):
+        bench.load_references(str(bad))
+    bad.write_text("designs: [\n")
+    with pytest.raises(PlacerInputError, match=r"refs.yaml:\d+: malformed"):
+        bench.load_references(str(bad))
