@@ -813,3 +813,45 @@ class ConvertConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "lef", tuple(self.lef))
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """``placer-bench``: run a suite of placers x designs x seeds, write one
+    JSON, .plc and picture per run, a Markdown table beside the published
+    numbers, and a plot of proxy against time; resumes a half-finished suite.
+
+    Attributes:
+        suite: the suite: a YAML file, or the name of a shipped one in
+            placer/bench_suites/ (small, ariane133, ariane133_quick).
+        output_dir: where runs/, results.md and proxy_vs_time.png go; rerun
+            into the same folder to resume.
+        shared_dir: what ``${shared}`` in the suite's paths stands for (the
+            project's shared data, ../shared from a source checkout).
+        references: a YAML of published results; None: the shipped
+            placer/bench_suites/references.yaml (TILOS MacroPlacement tables).
+        seeds: run these seeds instead of the suite's.
+        designs: run only these designs of the suite (names); empty: all.
+        placers: run only these placers of the suite (labels); empty: all.
+        resume: skip runs whose complete JSON exists in output_dir with the
+            same design, placer entry, seed and weights.
+        plot: draw a picture of every placement.
+        progress: write progress lines to stderr.
+    """
+
+    suite: str = "???"
+    output_dir: str = "bench_out"
+    shared_dir: str = "../shared"
+    references: Optional[str] = None
+    seeds: Optional[tuple[int, ...]] = None
+    designs: tuple[str, ...] = ()
+    placers: tuple[str, ...] = ()
+    resume: bool = True
+    plot: bool = True
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("designs", "placers"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.seeds is not None:
+            object.__setattr__(self, "seeds", tuple(self.seeds))
