@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import placer
+from placer.api import place_rl
 from placer.config import TrainRLConfig
 from placer.errors import PlacerInputError
 from placer.legality import check_legality
-from placer.api import place_rl
 from placer.rl.policy import load_policy
 from placer.rl.train import train
 from tests.rl.probe import BEST_CELL, PROBE_CFG, SMALL, probe_netlist
