@@ -392,6 +392,13 @@ class PPOConfig:
         normalize_advantages: standardise advantages per minibatch.
         reward_norm: "running" (running mean / std of the episode rewards),
             "batch" (per-batch mean / std) or "none".
+        stored_maps: the rollout keeps the conv head's parameter-free grid
+            maps of every step and the loss runs the network from them, one
+            encoder pass per minibatch (needs model.head=conv and
+            model.encoder_input=netlist; other networks run per observation
+            whatever this says). False: the per-observation network in the
+            loss too, the code before issue 18 (same results up to float
+            summation order; for benchmarks).
     """
 
     num_envs: int = 16
@@ -407,6 +414,7 @@ class PPOConfig:
     ent_coef: float = 0.01
     normalize_advantages: bool = True
     reward_norm: str = "running"
+    stored_maps: bool = True
 
 
 @dataclass(frozen=True)
