@@ -234,9 +234,12 @@ def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
     Transitions with stored head maps (``batch.maps``) run the network from
     them (one encoder pass per minibatch); others per observation."""
     if batch.maps is not None:
+        wire = batch.wire
+        if net.wire_mask and wire is None:
+            wire = jax.vmap(lambda o: wire_inputs(net, problem, o))(batch.obs)
         tables = head_tables(net, params, problem.graph, problem.env_params)
         logits, value = stored_policy(net, params, tables, batch.obs, batch.maps,
-                                      batch.wire)
+                                      wire)
     else:
         apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
         logits, value = apply(batch.obs, batch.wire)                   # (n, A), (n,)
