@@ -35,6 +35,11 @@ from placer.rl.parallel import replicate, training_mesh
 from placer.rl.train import build_session, initial_params
 
 
+# path -> model overrides: the default network, or a smaller conv head
+PATHS = {"old": {}, "new": {},
+         "new-small": {"conv_channels": (16, 16), "conv_embed": 8}}
+
+
 def _timed_update(se, ts):
     t = time.perf_counter()
     ts, m = se.update(ts, se.problem)
@@ -54,7 +59,8 @@ def main() -> None:
     ap.add_argument("--devices", default="1",
                     help="comma-separated device counts to time (0: all)")
     ap.add_argument("--paths", default="new",
-                    help="comma-separated: old (ppo.stored_maps=false), new")
+                    help="comma-separated: old (ppo.stored_maps=false), new, "
+                         "new-small (stored maps, conv head (16, 16), embed 8)")
     a = ap.parse_args()
     load0 = os.getloadavg()
     nl = placer.load_netlist(a.netlist, a.plc)
@@ -62,12 +68,13 @@ def main() -> None:
     runs = []
     variants = [(p, int(d)) for p in a.paths.split(",") for d in a.devices.split(",")]
     for path, d in variants:
-        if path not in ("old", "new"):
-            raise SystemExit(f"unknown path {path!r}")
+        if path not in PATHS:
+            raise SystemExit(f"unknown path {path!r} (known: {', '.join(PATHS)})")
         cfg = TrainRLConfig(netlist=a.netlist, fd_steps=(a.fd,) * 3,
                             ppo=PPOConfig(num_envs=a.envs, num_minibatches=4,
-                                          num_epochs=4, stored_maps=path == "new"),
-                            model=PolicyConfig(encoder_input=a.encoder_input))
+                                          num_epochs=4, stored_maps=path != "old"),
+                            model=PolicyConfig(encoder_input=a.encoder_input,
+                                               **PATHS[path]))
         mesh = training_mesh(d)
         se = build_session(cfg, nl, mesh)
         ts = ppo.init_train_state(se.env, se.net, se.problem, key, se.optimizer,

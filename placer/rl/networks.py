@@ -424,9 +424,15 @@ def head_maps(graph: NetlistGraph, orient: jax.Array, obs: Observation,
     linked = (((send == current) | (recv == current))
               & jraph.get_edge_padding_mask(g) & placed[other])
     p = x[other, _XY:_XY + 2]
-    weight = jnp.asarray(g.edges).reshape(send.shape[0], -1)[:, :1]
-    neighbours = scatter_boxes(weight, p, p, linked, rows, cols, "box")
-    return jnp.concatenate([occupancy, neighbours], -1).reshape(rows * cols, -1)
+    weight = jnp.asarray(g.edges).reshape(send.shape[0], -1)[:, 0]
+    # a point lands in the cell of its centre (scatter_boxes' "box" weights
+    # of a zero-size box), so the map is a sum by cell index: O(edges)
+    row = jnp.clip(jnp.floor(p[:, 1] * rows), 0, rows - 1).astype(jnp.int32)
+    col = jnp.clip(jnp.floor(p[:, 0] * cols), 0, cols - 1).astype(jnp.int32)
+    neighbours = jnp.zeros(rows * cols, jnp.float32).at[row * cols + col].add(
+        jnp.where(linked, weight, 0.0).astype(jnp.float32))
+    return jnp.concatenate([occupancy.reshape(rows * cols, 1), neighbours[:, None]],
+                           -1)
 
 
 @struct.dataclass
