@@ -28,12 +28,11 @@ import time
 import jax
 
 import placer
-from placer.env.env import placement_order as placer_order
 from placer.config import PolicyConfig, PPOConfig, TrainRLConfig
+from placer.env.env import placement_order as placer_order
 from placer.rl import ppo
 from placer.rl.parallel import replicate, training_mesh
 from placer.rl.train import build_session, initial_params
-
 
 # path -> model overrides: the default network, or a smaller conv head
 PATHS = {"old": {}, "new": {},

@@ -490,7 +490,8 @@ def head_tables(net: PolicyValue, params: Any, graph: NetlistGraph,
 
 def _macro_scatter(values: jax.Array, lo: jax.Array, hi: jax.Array,
                    mask: jax.Array, rows: int, cols: int, normalize: str) -> jax.Array:
-    """scatter_boxes of (M, K) values over boxes (n, M, 2), masks (n, M): (n, R, C, K)."""
+    """(n, R, C, K) scatter_boxes of (M, K) values over boxes (n, M, 2) with
+    masks (n, M)."""
     wy, wx = jax.vmap(lambda a, b: box_weights(a, b, rows, cols, normalize))(lo, hi)
     wy = jnp.where(mask[..., None], wy, 0.0)                          # (n, M, R)
     folded = wx[..., None] * values[None, :, None, :]                 # (n, M, C, K)
