@@ -3,12 +3,15 @@ the median of the next ones, on one device or data-parallel over several.
 
     python experiments/bench_rl_update.py NETLIST PLC [--envs 8] [--fd 100]
         [--encoder-input netlist] [--updates 2] [--devices 1,2]
+        [--paths old,new,new-small]
 
-``--paths old,new`` times the per-observation loss of the code before issue
-18 (``ppo.stored_maps=false``: the network, encoder included, runs once per
-observation in every epoch) and the stored-maps update (the rollout keeps
-each step's parameter-free conv-head maps; the loss encodes the netlist once
-per minibatch) in the same process, their timed updates taken in turn.
+``--paths old,new`` times the per-observation network of the code before
+issue 18 (``ppo.stored_maps=false``: the network, encoder included, runs once
+per observation in the rollout and in every epoch of the loss) and the
+stored-maps update (the rollout keeps each step's parameter-free conv-head
+maps; the loss encodes the netlist once per minibatch) in the same process,
+their timed updates taken in turn; ``new-small`` is the stored-maps update
+with a conv head of (16, 16) channels and embed 8.
 "Macro placements / s" counts the trained placements: envs x macros per
 update over the update's seconds.
 
