@@ -303,14 +303,14 @@ def _three_macro_problem():
     return env, ppo.Problem(params, netlist_graph(nl))
 
 
-@pytest.mark.parametrize("wire_mask", [True, False])
-def test_stored_maps__equal_the_per_observation_network(wire_mask):
+def test_stored_maps__equal_the_per_observation_network():
     """The rollout from stored maps takes the same actions with the same
     log-probabilities and values as the per-observation network, the loss
     from its stored maps equals the per-observation loss, and so do their
-    gradients (float summation order only)."""
+    gradients (float summation order only). With the wire mask: every
+    input map of the conv head is exercised."""
     env, problem = _three_macro_problem()
-    net = small_net(5, 4, encoder_input="netlist", wire_mask=wire_mask)
+    net = small_net(5, 4, encoder_input="netlist", wire_mask=True)
     obs = jax.jit(env.reset)(problem.env_params)[1].observation
     params = _init(net, problem, obs)
     roll = jax.jit(lambda p, pr, k, s: ppo.rollout(env, net, p, pr, k, stored=s),
