@@ -392,6 +392,19 @@ class PPOConfig:
         normalize_advantages: standardise advantages per minibatch.
         reward_norm: "running" (running mean / std of the episode rewards),
             "batch" (per-batch mean / std) or "none".
+        shaping: add potential-based shaping rewards (placer.rl.shaping):
+            gamma Phi(s') - Phi(s) at every step, with Phi minus the
+            wirelength and density cost of the macros placed so far; the
+            shaped rewards of an episode sum to its reward plus a constant.
+        shaping_scale: the potential's factor (Phi = -scale x partial cost).
+        imitation_coef: weight of the expert-iteration imitation loss
+            (placer.rl.imitation; 0: off): cross-entropy towards the actions
+            of the update's best episodes improved by local search.
+        imitation_episodes: K, how many of the update's best episodes are
+            improved and imitated (K x M must be divisible by
+            num_minibatches).
+        imitation_radius: the local search's neighbourhood, in cells.
+        imitation_sweeps: passes of the local search over the macros.
     """
 
     num_envs: int = 16
@@ -407,6 +420,12 @@ class PPOConfig:
     ent_coef: float = 0.01
     normalize_advantages: bool = True
     reward_norm: str = "running"
+    shaping: bool = False
+    shaping_scale: float = 1.0
+    imitation_coef: float = 0.0
+    imitation_episodes: int = 1
+    imitation_radius: int = 2
+    imitation_sweeps: int = 1
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,10 @@ import optax
 from flax import struct
 
 from placer.config import PPOConfig
+from placer.cost.incremental import MoveArrays
 from placer.env.env import EnvParams, EnvSpec, Observation, PlacementEnv
 from placer.models.graph import NetlistGraph
+from placer.rl import imitation, shaping
 from placer.rl.networks import PolicyValue, masked_entropy, wire_features
 
 REWARD_NORMS = ("running", "batch", "none")
@@ -37,10 +39,13 @@ REWARD_NORMS = ("running", "batch", "none")
 
 @struct.dataclass
 class Problem:
-    """One netlist as PPO sees it: environment params and the static graph."""
+    """One netlist as PPO sees it: environment params and the static graph
+    (and, for the imitation loss's local search, the move arrays of its
+    placement order: placer.cost.incremental.move_arrays; None without it)."""
 
     env_params: EnvParams
     graph: NetlistGraph
+    moves: MoveArrays | None = None
 
 
 @struct.dataclass
@@ -56,6 +61,8 @@ class Transition:
     # (R * C, 2) the wire-mask channels the policy saw (None without them),
     # kept so that the loss does not compute them again in every epoch
     wire: jax.Array | None = None
+    # () the shaping reward gamma Phi(s') - Phi(s) of the step (None without)
+    shaping: jax.Array | None = None
 
 
 @struct.dataclass
@@ -171,8 +178,12 @@ def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
 
 
 def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
-            key: jax.Array, greedy: bool = False) -> tuple[Transition, dict]:
+            key: jax.Array, greedy: bool = False,
+            shaping_cfg: PPOConfig | None = None) -> tuple[Transition, dict]:
     """One episode with the policy (vmap over keys for B episodes).
+
+    ``shaping_cfg``: a PPOConfig with ``shaping`` on records each step's
+    shaping reward (placer.rl.shaping) in ``Transition.shaping``.
 
     Returns:
         Transitions with leaves (T, ...), and the terminal dict of
@@ -180,19 +191,31 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
     """
     env_params = problem.env_params
     state, ts = env.reset(env_params)
+    shaped = shaping_cfg is not None and shaping_cfg.shaping
+    if shaped:
+        def phi_of(s):
+            return shaping.potential(env_params, s, env.spec.weights,
+                                     shaping_cfg.shaping_scale)
+    else:
+        def phi_of(s):
+            return None
 
     def body(carry, k):
-        state, obs = carry
+        state, obs, phi = carry
         action, log_prob, value, wire = _policy_step(net, params, problem, obs, k,
                                                      greedy)
         valid = ~state.done
         state, next_obs = env.place(state, action, env_params)
+        phi_next = phi_of(state)
+        f = (shaping.shaping_term(phi, phi_next, state.done, valid, shaping_cfg.gamma)
+             if shaped else None)
         tr = Transition(obs=obs, action=action, log_prob=log_prob, value=value,
-                        valid=valid, last=valid & state.done, wire=wire)
-        return (state, next_obs), tr
+                        valid=valid, last=valid & state.done, wire=wire, shaping=f)
+        return (state, next_obs, phi_next), tr
 
     keys = jax.random.split(key, env_params.order.shape[0])
-    (state, _), traj = jax.lax.scan(body, (state, ts.observation), keys)
+    (state, _, _), traj = jax.lax.scan(body, (state, ts.observation, phi_of(state)),
+                                       keys)
     out = env.terminal(state, env_params)
     out["infeasible"] = state.infeasible | state.invalid
     return traj, out
@@ -228,6 +251,57 @@ def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
                   "approx_kl": jnp.sum(w * ((ratio - 1.0) - log_ratio)),
                   "clip_fraction": jnp.sum(
                       w * (jnp.abs(ratio - 1.0) > cfg.clip_eps))}
+
+
+def expert_batch(env: PlacementEnv, net: PolicyValue, problem: Problem,
+                 traj: Transition, out: dict,
+                 cfg: PPOConfig) -> tuple[imitation.ExpertBatch, dict]:
+    """The imitation targets of one update (placer.rl.imitation): the
+    ``cfg.imitation_episodes`` best of the sampled episodes (traj, out: the
+    rollout's, leaves (B, T, ...) and (B, ...)), improved by local search and
+    replayed; leaves (K T, ...). Also the metrics expert_before /
+    expert_after (mean proxy of the K episodes before / after the search,
+    soft macros fixed) and expert_steps (imitated steps per update).
+
+    Raises:
+        PlacerInputError: no move arrays in ``problem`` (see build_session),
+            or K T not divisible by num_minibatches.
+    """
+    from placer.errors import PlacerInputError
+
+    k = cfg.imitation_episodes
+    t = traj.action.shape[1]
+    if problem.moves is None:
+        raise PlacerInputError("the imitation loss needs Problem.moves "
+                               "(placer.cost.incremental.move_arrays)")
+    if (k * t) % cfg.num_minibatches:
+        raise PlacerInputError(f"num_minibatches ({cfg.num_minibatches}) must divide "
+                               f"imitation_episodes x steps ({k} x {t})")
+    idx = imitation.best_episodes(out["reward"], out["infeasible"], k)
+    ep = problem.env_params
+    cells, info = jax.vmap(lambda c, xy: imitation.improve_cells(
+        env.spec, ep, problem.moves, c, xy, cfg.imitation_radius,
+        cfg.imitation_sweeps))(traj.action[idx], out["xy"][idx])
+    grid = (net.grid_rows, net.grid_cols) if net.wire_mask else None
+    obs, wire, valid = jax.vmap(lambda c: imitation.replay(env, ep, c, grid))(cells)
+    weight = valid & ~out["infeasible"][idx][:, None]
+    batch = imitation.ExpertBatch(obs=obs, wire=wire, action=cells,
+                                  weight=weight.astype(jnp.float32))
+    batch = jax.tree.map(lambda x: x.reshape(k * t, *x.shape[2:]), batch)
+    ok = (~out["infeasible"][idx]).astype(jnp.float32)
+    n_ok = jnp.maximum(jnp.sum(ok), 1.0)
+    return batch, {"expert_before": jnp.sum(ok * info["before"]) / n_ok,
+                   "expert_after": jnp.sum(ok * info["after"]) / n_ok,
+                   "expert_steps": jnp.sum(batch.weight)}
+
+
+def expert_loss(net: PolicyValue, params, problem: Problem,
+                batch: imitation.ExpertBatch) -> jax.Array:
+    """The imitation loss of a minibatch of expert steps (leaves (n, ...))."""
+    apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
+    logits, _ = apply(batch.obs, batch.wire)
+    return imitation.imitation_loss(logits, batch.obs.action_mask, batch.action,
+                                    batch.weight)
 
 
 def make_optimizer(cfg: PPOConfig) -> optax.GradientTransformation:
@@ -292,7 +366,8 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
         key, k_roll, k_sgd = jax.random.split(ts.key, 3)
         keys = shard(jax.random.split(k_roll, b))                 # (B, 2)
         traj, out = shard(jax.vmap(
-            lambda k: rollout(env, net, ts.params, problem, k))(keys))  # (B, T, ...)
+            lambda k: rollout(env, net, ts.params, problem, k,
+                              shaping_cfg=cfg))(keys))              # (B, T, ...)
         t = traj.action.shape[1]
         n = b * t
         if n % cfg.num_minibatches:
@@ -302,6 +377,14 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
                                    f"divide num_envs x steps ({b} x {t})")
         stats, r = normalise_rewards(ts.reward_stats, out["reward"], cfg.reward_norm)
         rewards = r[:, None] * traj.last                          # (B, T)
+        if cfg.shaping:
+            # the shaping terms in the units of the normalised final reward
+            rewards = rewards + traj.shaping * shaping.reward_scale(
+                stats.mean, stats.var, out["reward"], cfg.reward_norm)
+        expert, expert_metrics = None, {}
+        if cfg.imitation_coef > 0:
+            expert, expert_metrics = expert_batch(env, net, problem, traj, out, cfg)
+            expert = shard(expert)
         adv, ret = compute_gae(rewards.T, traj.value.T, traj.last.T, cfg.gamma,
                                cfg.gae_lambda)
         adv, ret = adv.T, ret.T                                   # (B, T)
@@ -310,10 +393,17 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
 
         def minibatch(carry, mb):
             params, opt_state = carry
-            batch, a, rt = shard(mb)
-            grads, m = jax.grad(
-                lambda p: ppo_loss(net, p, problem, batch, a, rt, cfg),
-                has_aux=True)(params)
+            batch, a, rt, emb = shard(mb)
+
+            def loss_fn(p):
+                loss, m = ppo_loss(net, p, problem, batch, a, rt, cfg)
+                if emb is not None:
+                    il = expert_loss(net, p, problem, emb)
+                    loss = loss + cfg.imitation_coef * il
+                    m = {**m, "loss": loss, "imitation_loss": il}
+                return loss, m
+
+            grads, m = jax.grad(loss_fn, has_aux=True)(params)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             params = optax.apply_updates(params, updates)
             m["grad_norm"] = optax.tree.norm(grads)
@@ -324,7 +414,14 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
             mbs = jax.tree.map(
                 lambda x: x[perm].reshape(cfg.num_minibatches, -1, *x.shape[1:]),
                 flat)
-            return jax.lax.scan(minibatch, carry, mbs)
+            embs = None
+            if expert is not None:
+                perm_e = jax.random.permutation(jax.random.fold_in(k, 1),
+                                                expert.action.shape[0])
+                embs = jax.tree.map(
+                    lambda x: x[perm_e].reshape(cfg.num_minibatches, -1,
+                                                *x.shape[1:]), expert)
+            return jax.lax.scan(minibatch, carry, (*mbs, embs))
 
         (params, opt_state), m = jax.lax.scan(
             epoch, (ts.params, ts.opt_state),
@@ -337,7 +434,8 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
             proxy=jnp.sum(jnp.where(ok, out["proxy"], 0.0))
             / jnp.maximum(jnp.sum(ok), 1),
             infeasible_fraction=jnp.mean(out["infeasible"].astype(jnp.float32)),
-            reward_mean=stats.mean, reward_std=jnp.sqrt(stats.var))
+            reward_mean=stats.mean, reward_std=jnp.sqrt(stats.var),
+            **expert_metrics)
         new = TrainState(params=params, opt_state=opt_state, key=key,
                          step=ts.step + 1, reward_stats=stats)
         return new, metrics
@@ -375,7 +473,8 @@ def make_evaluate(env: PlacementEnv, net: PolicyValue):
 
 
 __all__ = ["REWARD_NORMS", "Problem", "RewardStats", "TrainState", "Transition",
-           "apply_policy", "clipped_surrogate", "compiled", "compute_gae", "init_fn",
+           "apply_policy", "clipped_surrogate", "compiled", "compute_gae", "expert_batch",
+           "expert_loss", "init_fn",
            "init_train_state", "make_evaluate", "make_optimizer", "make_update",
            "normalise_rewards", "ppo_loss", "rollout", "update_reward_stats",
            "wire_inputs"]

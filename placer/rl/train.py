@@ -48,6 +48,7 @@ import numpy as np
 
 from placer.checkpoint import CheckpointStore, save_checkpoint
 from placer.config import TrainRLConfig
+from placer.cost.incremental import move_arrays
 from placer.env.env import make_env
 from placer.errors import PlacerInputError
 from placer.models.graph import netlist_graph
@@ -111,7 +112,9 @@ def build_session(cfg: TrainRLConfig, netlist: Netlist, mesh=None) -> Session:
         from placer.gridding import grid_for
         netlist = grid_for(netlist)
     env, params = make_env(netlist, fd_schedule=FDSchedule(num_steps=cfg.fd_steps))
-    problem = ppo.Problem(params, netlist_graph(netlist))
+    moves = (move_arrays(params.cost, np.asarray(params.order))
+             if cfg.ppo.imitation_coef > 0 else None)
+    problem = ppo.Problem(params, netlist_graph(netlist), moves)
     if mesh is not None:
         problem = replicate(problem, mesh)
     s = netlist.settings
