@@ -473,8 +473,8 @@ def make_evaluate(env: PlacementEnv, net: PolicyValue):
 
 
 __all__ = ["REWARD_NORMS", "Problem", "RewardStats", "TrainState", "Transition",
-           "apply_policy", "clipped_surrogate", "compiled", "compute_gae", "expert_batch",
-           "expert_loss", "init_fn",
+           "apply_policy", "clipped_surrogate", "compiled", "compute_gae",
+           "expert_batch", "expert_loss", "init_fn",
            "init_train_state", "make_evaluate", "make_optimizer", "make_update",
            "normalise_rewards", "ppo_loss", "rollout", "update_reward_stats",
            "wire_inputs"]
