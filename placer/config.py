@@ -333,6 +333,13 @@ class PolicyConfig:
             placed (the HPWL each cell adds; placer.rl.networks.wire_features),
             as MaskPlace does. Needs head "conv". Checkpoints written before
             this option hold policies without it.
+        value_prior: the value head is minus a reward model's proxy
+            prediction (its heads on the encoder's graph readout) plus a
+            residual (placer.rl.networks.PolicyValue); TrainRLConfig's
+            value_checkpoint loads the reward model into it. Needs
+            encoder_input "placement" (the readout must see the placement).
+        prior_hidden: hidden widths of the prior's heads (the reward model's
+            head_hidden).
     """
 
     hidden: int = 32
@@ -348,8 +355,13 @@ class PolicyConfig:
     conv_embed: int = 16
     encoder_input: str = "placement"
     wire_mask: bool = True
+    value_prior: bool = False
+    prior_hidden: tuple[int, ...] = (64, 32)
 
     def __post_init__(self):
+        object.__setattr__(self, "prior_hidden", tuple(self.prior_hidden))
+        if self.value_prior and self.encoder_input != "placement":
+            raise ValueError("model.value_prior needs model.encoder_input=placement")
         object.__setattr__(self, "deconv_channels", tuple(self.deconv_channels))
         object.__setattr__(self, "conv_channels", tuple(self.conv_channels))
         if self.head not in ("conv", "deconv"):
@@ -495,6 +507,10 @@ class TrainRLConfig:
             initialises the policy's (placer-pretrain's output); None: random.
         init_checkpoint: a policy checkpoint to start from (fine-tuning);
             None: a fresh policy.
+        value_checkpoint: a reward-model checkpoint (graph readout) whose
+            encoder and term heads initialise the encoder and the value
+            prior (needs model.value_prior): the initial value is minus its
+            proxy prediction. None: no value prior loaded.
         updates: total PPO updates.
         eval_every: greedy evaluation every this many updates.
         checkpoint_every: save a training checkpoint every this many updates.
@@ -526,6 +542,7 @@ class TrainRLConfig:
     output_dir: str = "train_out"
     encoder_checkpoint: Optional[str] = None
     init_checkpoint: Optional[str] = None
+    value_checkpoint: Optional[str] = None
     updates: int = 1000
     eval_every: int = 10
     checkpoint_every: int = 50

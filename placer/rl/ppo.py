@@ -223,10 +223,15 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
 
 def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
              advantages: jax.Array, returns: jax.Array,
-             cfg: PPOConfig) -> tuple[jax.Array, dict]:
-    """Mean PPO loss over the valid transitions of a minibatch (leaves (n, ...))."""
+             cfg: PPOConfig, value_norm=None) -> tuple[jax.Array, dict]:
+    """Mean PPO loss over the valid transitions of a minibatch (leaves (n, ...)).
+
+    ``value_norm``: None, or (offset, scale) turning the network's value (raw
+    reward units: a value prior) into the normalised rewards' units."""
     apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
     logits, value = apply(batch.obs, batch.wire)                       # (n, A), (n,)
+    if value_norm is not None:
+        value = (value - value_norm[0]) * value_norm[1]
     w = batch.valid.astype(value.dtype)
     w = w / jnp.maximum(jnp.sum(w), 1.0)
     logp_all = jax.nn.log_softmax(logits)
@@ -359,6 +364,10 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
 
         raise PlacerInputError(f"unknown reward_norm {cfg.reward_norm!r}; known: "
                                f"{', '.join(REWARD_NORMS)}")
+    if net.value_prior and cfg.reward_norm == "batch":
+        from placer.errors import PlacerInputError
+
+        raise PlacerInputError("model.value_prior needs reward_norm running or none")
     b = cfg.num_envs
 
     def update(ts: TrainState, problem: Problem) -> tuple[TrainState, dict]:
@@ -376,6 +385,13 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
             raise PlacerInputError(f"num_minibatches ({cfg.num_minibatches}) must "
                                    f"divide num_envs x steps ({b} x {t})")
         stats, r = normalise_rewards(ts.reward_stats, out["reward"], cfg.reward_norm)
+        value_norm = None
+        if net.value_prior:
+            # the value prior predicts raw rewards: normalise them alike
+            value_norm = ((stats.mean, shaping.reward_scale(
+                stats.mean, stats.var, out["reward"], cfg.reward_norm))
+                if cfg.reward_norm == "running" else (0.0, 1.0))
+            traj = traj.replace(value=(traj.value - value_norm[0]) * value_norm[1])
         rewards = r[:, None] * traj.last                          # (B, T)
         if cfg.shaping:
             # the shaping terms in the units of the normalised final reward
@@ -396,7 +412,7 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
             batch, a, rt, emb = shard(mb)
 
             def loss_fn(p):
-                loss, m = ppo_loss(net, p, problem, batch, a, rt, cfg)
+                loss, m = ppo_loss(net, p, problem, batch, a, rt, cfg, value_norm)
                 if emb is not None:
                     il = expert_loss(net, p, problem, emb)
                     loss = loss + cfg.imitation_coef * il

@@ -54,7 +54,7 @@ from placer.errors import PlacerInputError
 from placer.models.graph import netlist_graph
 from placer.netlist.model import Netlist
 from placer.rl import ppo
-from placer.rl.networks import PolicyValue, uncommitted, with_encoder
+from placer.rl.networks import PolicyValue, uncommitted, with_encoder, with_value_prior
 from placer.rl.parallel import replicate, training_mesh
 from placer.rl.policy import POLICY_FORMAT
 from placer.run_log import RunLogger
@@ -149,6 +149,17 @@ def initial_params(cfg: TrainRLConfig, session: Session, key: jax.Array):
 
         rm = load_reward_model(cfg.encoder_checkpoint)
         params = with_encoder(params, rm.params["params"]["encoder"])
+    if cfg.value_checkpoint is not None:
+        from placer.reward_model.model import load_reward_model
+
+        if not session.net.value_prior:
+            raise PlacerInputError("value_checkpoint needs model.value_prior=true")
+        rm = load_reward_model(cfg.value_checkpoint)
+        if rm.module.spatial or rm.module.wirelength_estimate:
+            raise PlacerInputError("the value prior reads the graph readout only: "
+                                   "use a reward model without spatial or "
+                                   "wirelength_estimate", cfg.value_checkpoint)
+        params = with_value_prior(params, rm.params, rm.mean, rm.std)
     return params
 
 

@@ -193,3 +193,36 @@ def test_update__imitation_needs_move_arrays():
     ts = ppo.init_train_state(env, net, pr, jax.random.PRNGKey(0), opt)
     with pytest.raises(PlacerInputError):
         update(ts, pr)
+
+
+def test_value_prior__starts_at_minus_the_reward_models_proxy():
+    """with_value_prior: the initial value of an observation is exactly
+    -(sum_i w_i (z_i std_i + mean_i)) of the reward model's standardised
+    predictions z on the same placement (weights 1, 0.5, 0.5), the residual
+    being zero; a head of another size is refused."""
+    from placer.errors import PlacerInputError
+    from placer.reward_model.model import RewardPredictor, init_params
+    from placer.rl.networks import with_value_prior
+
+    env, pr = two_macro_problem()
+    ep = pr.env_params
+    state, ts = env.reset(ep)
+    state, obs = env.place(state, jnp.int32(5), ep)
+    rm = RewardPredictor(hidden=16, num_layers=1, mlp_layers=1, head_hidden=(8,),
+                         edge_distance=True)
+    rm_params = jax.jit(lambda k, g: init_params(rm, k, g))(jax.random.PRNGKey(1),
+                                                           pr.graph)
+    mean, std = np.array([0.3, 0.6, 0.9]), np.array([0.1, 0.2, 0.4])
+    net = small_net(value_prior=True, prior_hidden=(8,), wire_mask=False)
+    params = ppo.init_fn(env.spec, net)(jax.random.PRNGKey(0), pr)
+    params = with_value_prior(params, rm_params, mean, std)
+    apply = jax.jit(lambda p, q, o: ppo.apply_policy(net, p, q, o))
+    _, value = apply(params, pr, obs)
+    z = jax.jit(lambda p, g, o: rm.apply(p, g, o.xy, ep.orient, o.placed))(
+        rm_params, pr.graph, obs)
+    proxy = float(np.dot(W, np.asarray(z) * std + mean))
+    np.testing.assert_allclose(float(value), -proxy, rtol=1e-5, atol=1e-6)
+    wide = small_net(value_prior=True, prior_hidden=(4,), wire_mask=False)
+    with pytest.raises(PlacerInputError):
+        with_value_prior(ppo.init_fn(env.spec, wide)(jax.random.PRNGKey(0), pr),
+                         rm_params, mean, std)
