@@ -27,21 +27,26 @@ import numpy as np  # noqa: E402
 
 def load(path: str) -> dict:
     """{"step", "seconds", "batch", "greedy"} arrays of one metrics.jsonl."""
-    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    with open(path, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
     return {"step": np.array([r["step"] for r in rows]),
             "seconds": np.array([r["seconds"] for r in rows]),
             "batch": np.array([r["train"]["proxy"] for r in rows]),
             "greedy": np.array([r["greedy"]["proxy"] for r in rows])}
 
 
-def collect(root: str) -> dict:
-    """{design: {arm: {seed: run}}} of every metrics.jsonl under root."""
+def collect(root: str, max_update: int | None = None) -> dict:
+    """{design: {arm: {seed: run}}} of every metrics.jsonl under root (each
+    run cut at ``max_update`` if given)."""
     out: dict = {}
     for p in sorted(glob.glob(os.path.join(root, "*", "*", "s*", "metrics.jsonl"))):
         seed_dir = os.path.dirname(p)
         arm_dir = os.path.dirname(seed_dir)
         design = os.path.basename(os.path.dirname(arm_dir))
         run = load(p)
+        if max_update is not None:
+            keep = run["step"] <= max_update
+            run = {k: v[keep] for k, v in run.items()}
         if len(run["step"]):
             out.setdefault(design, {}).setdefault(os.path.basename(arm_dir), {})[
                 os.path.basename(seed_dir)] = run
@@ -112,9 +117,11 @@ def main() -> None:
     ap.add_argument("--envs", type=int, default=8, help="episodes per update")
     ap.add_argument("--out", default="experiments/learning_signal")
     ap.add_argument("--at", default="2,10,20,30", help="updates for the table")
+    ap.add_argument("--max-update", type=int, default=None,
+                    help="cut every run here (compare arms over the same updates)")
     args = ap.parse_args()
     at = [int(x) for x in args.at.split(",")]
-    for design, arms in collect(args.root).items():
+    for design, arms in collect(args.root, args.max_update).items():
         print(plot_design(design, arms, args.envs, args.out))
         print(table(design, arms, at))
 
