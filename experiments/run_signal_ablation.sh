@@ -20,4 +20,4 @@ mkdir -p "$out"
 PYTHONPATH=$PWD placer-train netlist=netlists/$design/netlist.pb.txt \
   placement=netlists/$design/initial.plc output_dir="$out" updates="$updates" \
   eval_every=2 checkpoint_every=1000 seed="$seed" progress=false \
-  ppo.num_envs=8 "${extra[@]}" > "$out/log.txt" 2>&1
+  ppo.num_envs=8 model.encoder_input=placement "${extra[@]}" > "$out/log.txt" 2>&1

@@ -325,10 +325,13 @@ class PolicyConfig:
         conv_channels: widths of the conv head's 3 x 3 convolutions.
         conv_embed: width of the node and shared embeddings the conv head
             projects onto the grid.
-        encoder_input: "placement" (Circuit Training: the encoder reads the
-            current placement at every step) or "netlist" (it reads the
-            netlist alone, once per batch; the placement reaches the policy
-            through the conv head's grid maps: far cheaper on large designs).
+        encoder_input: "netlist" (the default: the encoder reads the netlist
+            alone, once per minibatch; the placement reaches the policy
+            through the conv head's grid maps, computed once per step in the
+            rollout: far cheaper on large designs; every measured run and
+            the shipped policy use it) or "placement" (Circuit Training: the
+            encoder reads the current placement at every step, in the
+            rollout and in every epoch of the loss; needed by head=deconv).
         wire_mask: the conv head also reads the wire mask of the macro being
             placed (the HPWL each cell adds; placer.rl.networks.wire_features),
             as MaskPlace does. Needs head "conv". Checkpoints written before
@@ -353,7 +356,7 @@ class PolicyConfig:
     head: str = "conv"
     conv_channels: tuple[int, ...] = (32, 32, 32)
     conv_embed: int = 16
-    encoder_input: str = "placement"
+    encoder_input: str = "netlist"
     wire_mask: bool = True
     value_prior: bool = False
     prior_hidden: tuple[int, ...] = (64, 32)
@@ -370,11 +373,12 @@ class PolicyConfig:
         if self.encoder_input not in ("placement", "netlist"):
             raise ValueError("model.encoder_input must be 'placement' or 'netlist', "
                              f"not {self.encoder_input!r}")
-        if self.encoder_input == "netlist" and self.head != "conv":
-            raise ValueError("model.encoder_input=netlist needs model.head=conv")
         if self.wire_mask and self.head != "conv":
             raise ValueError("model.wire_mask needs model.head=conv (set "
                              "model.wire_mask=false with head=deconv)")
+        if self.encoder_input == "netlist" and self.head != "conv":
+            raise ValueError("model.encoder_input=netlist needs model.head=conv "
+                             "(set model.encoder_input=placement with head=deconv)")
         object.__setattr__(self, "value_hidden", tuple(self.value_hidden))
 
 
@@ -417,6 +421,13 @@ class PPOConfig:
             num_minibatches).
         imitation_radius: the local search's neighbourhood, in cells.
         imitation_sweeps: passes of the local search over the macros.
+        stored_maps: the rollout keeps the conv head's parameter-free grid
+            maps of every step and the loss runs the network from them, one
+            encoder pass per minibatch (needs model.head=conv and
+            model.encoder_input=netlist; other networks run per observation
+            whatever this says). False: the per-observation network in the
+            loss too, the code before issue 18 (same results up to float
+            summation order; for benchmarks).
     """
 
     num_envs: int = 16
@@ -438,6 +449,7 @@ class PPOConfig:
     imitation_episodes: int = 1
     imitation_radius: int = 2
     imitation_sweeps: int = 1
+    stored_maps: bool = True
 
 
 @dataclass(frozen=True)

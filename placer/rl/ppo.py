@@ -32,7 +32,15 @@ from placer.cost.incremental import MoveArrays
 from placer.env.env import EnvParams, EnvSpec, Observation, PlacementEnv
 from placer.models.graph import NetlistGraph
 from placer.rl import imitation, shaping
-from placer.rl.networks import PolicyValue, masked_entropy, wire_features
+from placer.rl.networks import (
+    PolicyValue,
+    head_maps,
+    head_tables,
+    masked_entropy,
+    stored_policy,
+    stores_maps,
+    wire_features,
+)
 
 REWARD_NORMS = ("running", "batch", "none")
 
@@ -63,6 +71,9 @@ class Transition:
     wire: jax.Array | None = None
     # () the shaping reward gamma Phi(s') - Phi(s) of the step (None without)
     shaping: jax.Array | None = None
+    # (R * C, STORED_MAPS) the conv head's parameter-free maps of the step
+    # (networks.head_maps; None when the network runs per observation)
+    maps: jax.Array | None = None
 
 
 @struct.dataclass
@@ -168,22 +179,36 @@ def wire_inputs(net: PolicyValue, problem: Problem,
 
 
 def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
-                 key: jax.Array, greedy: bool):
+                 key: jax.Array, greedy: bool, tables=None):
     wire = wire_inputs(net, problem, obs)
-    logits, value = apply_policy(net, params, problem, obs, wire)
+    maps = None
+    if tables is None:
+        logits, value = apply_policy(net, params, problem, obs, wire)
+    else:
+        maps = head_maps(problem.graph, problem.env_params.orient, obs,
+                         net.grid_rows, net.grid_cols)
+        one = lambda x: None if x is None else x[None]  # noqa: E731
+        logits, value = stored_policy(net, params, tables, jax.tree.map(one, obs),
+                                      maps[None], one(wire))
+        logits, value = logits[0], value[0]
     action = (jnp.argmax(logits) if greedy
               else jax.random.categorical(key, logits)).astype(jnp.int32)
     log_prob = jax.nn.log_softmax(logits)[action]
-    return action, log_prob, value, wire
+    return action, log_prob, value, wire, maps
 
 
 def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
             key: jax.Array, greedy: bool = False,
-            shaping_cfg: PPOConfig | None = None) -> tuple[Transition, dict]:
+            shaping_cfg: PPOConfig | None = None,
+            stored: bool = True) -> tuple[Transition, dict]:
     """One episode with the policy (vmap over keys for B episodes).
 
     ``shaping_cfg``: a PPOConfig with ``shaping`` on records each step's
     shaping reward (placer.rl.shaping) in ``Transition.shaping``.
+    With ``stored`` (and a network that can: networks.stores_maps) the
+    design's HeadTables are computed once, before the steps, and each step
+    keeps its parameter-free head maps in the transitions (``maps``) for the
+    loss; without, the network runs per observation.
 
     Returns:
         Transitions with leaves (T, ...), and the terminal dict of
@@ -199,18 +224,21 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
     else:
         def phi_of(s):
             return None
+    tables = (head_tables(net, params, problem.graph, env_params)
+              if stored and stores_maps(net) else None)
 
     def body(carry, k):
         state, obs, phi = carry
-        action, log_prob, value, wire = _policy_step(net, params, problem, obs, k,
-                                                     greedy)
+        action, log_prob, value, wire, maps = _policy_step(net, params, problem, obs,
+                                                           k, greedy, tables)
         valid = ~state.done
         state, next_obs = env.place(state, action, env_params)
         phi_next = phi_of(state)
         f = (shaping.shaping_term(phi, phi_next, state.done, valid, shaping_cfg.gamma)
              if shaped else None)
         tr = Transition(obs=obs, action=action, log_prob=log_prob, value=value,
-                        valid=valid, last=valid & state.done, wire=wire, shaping=f)
+                        valid=valid, last=valid & state.done, wire=wire, maps=maps,
+                        shaping=f)
         return (state, next_obs, phi_next), tr
 
     keys = jax.random.split(key, env_params.order.shape[0])
@@ -226,10 +254,20 @@ def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
              cfg: PPOConfig, value_norm=None) -> tuple[jax.Array, dict]:
     """Mean PPO loss over the valid transitions of a minibatch (leaves (n, ...)).
 
+    Transitions with stored head maps (``batch.maps``) run the network from
+    them (one encoder pass per minibatch); others per observation.
     ``value_norm``: None, or (offset, scale) turning the network's value (raw
     reward units: a value prior) into the normalised rewards' units."""
-    apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
-    logits, value = apply(batch.obs, batch.wire)                       # (n, A), (n,)
+    if batch.maps is not None:
+        wire = batch.wire
+        if net.wire_mask and wire is None:
+            wire = jax.vmap(lambda o: wire_inputs(net, problem, o))(batch.obs)
+        tables = head_tables(net, params, problem.graph, problem.env_params)
+        logits, value = stored_policy(net, params, tables, batch.obs, batch.maps,
+                                      wire)
+    else:
+        apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
+        logits, value = apply(batch.obs, batch.wire)                   # (n, A), (n,)
     if value_norm is not None:
         value = (value - value_norm[0]) * value_norm[1]
     w = batch.valid.astype(value.dtype)
@@ -376,7 +414,8 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
         keys = shard(jax.random.split(k_roll, b))                 # (B, 2)
         traj, out = shard(jax.vmap(
             lambda k: rollout(env, net, ts.params, problem, k,
-                              shaping_cfg=cfg))(keys))              # (B, T, ...)
+                              shaping_cfg=cfg,
+                              stored=cfg.stored_maps))(keys))      # (B, T, ...)
         t = traj.action.shape[1]
         n = b * t
         if n % cfg.num_minibatches:

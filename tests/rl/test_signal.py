@@ -213,7 +213,8 @@ def test_value_prior__starts_at_minus_the_reward_models_proxy():
     rm_params = jax.jit(lambda k, g: init_params(rm, k, g))(jax.random.PRNGKey(1),
                                                            pr.graph)
     mean, std = np.array([0.3, 0.6, 0.9]), np.array([0.1, 0.2, 0.4])
-    net = small_net(value_prior=True, prior_hidden=(8,), wire_mask=False)
+    net = small_net(value_prior=True, prior_hidden=(8,), wire_mask=False,
+                    encoder_input="placement")
     params = ppo.init_fn(env.spec, net)(jax.random.PRNGKey(0), pr)
     params = with_value_prior(params, rm_params, mean, std)
     apply = jax.jit(lambda p, q, o: ppo.apply_policy(net, p, q, o))
@@ -222,7 +223,8 @@ def test_value_prior__starts_at_minus_the_reward_models_proxy():
         rm_params, pr.graph, obs)
     proxy = float(np.dot(W, np.asarray(z) * std + mean))
     np.testing.assert_allclose(float(value), -proxy, rtol=1e-5, atol=1e-6)
-    wide = small_net(value_prior=True, prior_hidden=(4,), wire_mask=False)
+    wide = small_net(value_prior=True, prior_hidden=(4,), wire_mask=False,
+                     encoder_input="placement")
     with pytest.raises(PlacerInputError):
         with_value_prior(ppo.init_fn(env.spec, wide)(jax.random.PRNGKey(0), pr),
                          rm_params, mean, std)

@@ -75,7 +75,8 @@ def test_place_rl__deconv_rejects_other_grid_and_no_episodes(tmp_path):
     from placer.rl.train import build_session, initial_params
 
     nl = probe_netlist()
-    deconv = dataclasses.replace(SMALL, head="deconv", wire_mask=False)
+    deconv = dataclasses.replace(SMALL, head="deconv", wire_mask=False,
+                                 encoder_input="placement")
     train(dataclasses.replace(_cfg(tmp_path), updates=1, model=deconv), nl,
           log=lambda m: None)
     policy = load_policy(tmp_path / "policy")
