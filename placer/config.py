@@ -445,7 +445,7 @@ class PPOConfig:
     reward_norm: str = "running"
     shaping: bool = False
     shaping_scale: float = 1.0
-    imitation_coef: float = 0.0
+    imitation_coef: float = 0.3
     imitation_episodes: int = 1
     imitation_radius: int = 2
     imitation_sweeps: int = 1

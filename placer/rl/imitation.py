@@ -50,6 +50,9 @@ class ExpertBatch:
     wire: jax.Array | None   # (n, A, 2) wire-mask channels, or None
     action: jax.Array        # (n,) int32 the improved cell
     weight: jax.Array        # (n,) 1.0 for a real, legal step, else 0.0
+    # (n, A, STORED_MAPS) the conv head's parameter-free maps (networks.head_maps)
+    # when the network runs from stored maps, else None
+    maps: jax.Array | None = None
 
 
 def imitation_loss(logits: jax.Array, mask: jax.Array, actions: jax.Array,
@@ -141,7 +144,7 @@ def improve_cells(spec, env_params: EnvParams, moves: MoveArrays, cells: jax.Arr
 
 
 def replay(env: PlacementEnv, env_params: EnvParams, actions: jax.Array,
-           wire_grid: tuple[int, int] | None = None):
+           wire_grid: tuple[int, int] | None = None, maps_of=None):
     """The observations of an episode that takes ``actions`` (M,).
 
     Args:
@@ -150,10 +153,13 @@ def replay(env: PlacementEnv, env_params: EnvParams, actions: jax.Array,
         actions: (M,) int32 the cell of each step.
         wire_grid: (R, C) to record the wire-mask channels each observation
             has (placer.rl.networks.wire_features), or None.
+        maps_of: None, or a function of an observation whose result is
+            recorded too (the conv head's stored maps).
 
     Returns:
         (obs: Observation with leaves (M, ...), wire (M, A, 2) or None,
-        valid (M,) bool: a real step whose action was legal).
+        valid (M,) bool: a real step whose action was legal), and the
+        recorded maps_of results (M, ...) when maps_of is given.
     """
     state, ts = env.reset(env_params)
 
@@ -161,12 +167,15 @@ def replay(env: PlacementEnv, env_params: EnvParams, actions: jax.Array,
         state, obs = carry
         wire = (wire_features(env_params, obs, *wire_grid)
                 if wire_grid is not None else None)
+        maps = maps_of(obs) if maps_of is not None else None
         valid = ~state.done & obs.action_mask[a]
         state, nxt = env.place(state, a, env_params)
-        return (state, nxt), (obs, wire, valid)
+        return (state, nxt), (obs, wire, valid, maps)
 
-    _, (obs, wire, valid) = jax.lax.scan(body, (state, ts.observation),
-                                         actions.astype(jnp.int32))
+    _, (obs, wire, valid, maps) = jax.lax.scan(body, (state, ts.observation),
+                                               actions.astype(jnp.int32))
+    if maps_of is not None:
+        return obs, wire, valid, maps
     return obs, wire, valid
 
 

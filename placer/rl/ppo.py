@@ -326,10 +326,20 @@ def expert_batch(env: PlacementEnv, net: PolicyValue, problem: Problem,
         env.spec, ep, problem.moves, c, xy, cfg.imitation_radius,
         cfg.imitation_sweeps))(traj.action[idx], out["xy"][idx])
     grid = (net.grid_rows, net.grid_cols) if net.wire_mask else None
-    obs, wire, valid = jax.vmap(lambda c: imitation.replay(env, ep, c, grid))(cells)
+    maps = None
+    if traj.maps is not None:
+        def maps_of(o):
+            return head_maps(problem.graph, ep.orient, o, net.grid_rows,
+                             net.grid_cols)
+
+        obs, wire, valid, maps = jax.vmap(
+            lambda c: imitation.replay(env, ep, c, grid, maps_of))(cells)
+    else:
+        obs, wire, valid = jax.vmap(lambda c: imitation.replay(env, ep, c, grid))(
+            cells)
     weight = valid & ~out["infeasible"][idx][:, None]
     batch = imitation.ExpertBatch(obs=obs, wire=wire, action=cells,
-                                  weight=weight.astype(jnp.float32))
+                                  weight=weight.astype(jnp.float32), maps=maps)
     batch = jax.tree.map(lambda x: x.reshape(k * t, *x.shape[2:]), batch)
     ok = (~out["infeasible"][idx]).astype(jnp.float32)
     n_ok = jnp.maximum(jnp.sum(ok), 1.0)
@@ -340,9 +350,15 @@ def expert_batch(env: PlacementEnv, net: PolicyValue, problem: Problem,
 
 def expert_loss(net: PolicyValue, params, problem: Problem,
                 batch: imitation.ExpertBatch) -> jax.Array:
-    """The imitation loss of a minibatch of expert steps (leaves (n, ...))."""
-    apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
-    logits, _ = apply(batch.obs, batch.wire)
+    """The imitation loss of a minibatch of expert steps (leaves (n, ...)),
+    from their stored head maps when they have them (as ppo_loss)."""
+    if batch.maps is not None:
+        tables = head_tables(net, params, problem.graph, problem.env_params)
+        logits, _ = stored_policy(net, params, tables, batch.obs, batch.maps,
+                                  batch.wire)
+    else:
+        apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
+        logits, _ = apply(batch.obs, batch.wire)
     return imitation.imitation_loss(logits, batch.obs.action_mask, batch.action,
                                     batch.weight)
 

@@ -187,6 +187,7 @@ def test_update__imitation_needs_move_arrays():
 
     env, pr = probe_problem()
     cfg = dataclasses.replace(PROBE_CFG, imitation_coef=1.0)
+    assert PPOConfig().imitation_coef == 0.3 and not PPOConfig().shaping
     net = small_net()
     opt = ppo.make_optimizer(cfg)
     update = jax.jit(ppo.make_update(env, net, cfg, opt))
@@ -233,7 +234,8 @@ def test_value_prior__starts_at_minus_the_reward_models_proxy():
 # The learning-signal default of issue 18, measured in experiments/results_rl.md
 # ("Learning signal (issue 18)"): the expert-iteration imitation loss.
 OLD_SIGNAL = dict(shaping=False, imitation_coef=0.0)
-NEW_SIGNAL = dict(shaping=PPOConfig().shaping, imitation_coef=0.3)
+NEW_SIGNAL = dict(shaping=PPOConfig().shaping,
+                  imitation_coef=PPOConfig().imitation_coef)
 
 
 def _learn(cfg, env, pr, net, seeds, updates):
