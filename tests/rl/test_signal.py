@@ -261,7 +261,7 @@ def test_new_signal__probe_prefers_the_best_cell_sooner():
     env, problem = probe_problem()
     pr = problem.replace(moves=move_arrays(problem.env_params.cost,
                                            np.asarray(problem.env_params.order)))
-    net = small_net()
+    net = small_net(encoder_input="placement")
     obs = env.reset(pr.env_params)[1].observation
     apply = jax.jit(lambda p, q, o: ppo.apply_policy(net, p, q, o))
     p_best = {}
@@ -296,7 +296,7 @@ def test_new_signal__learns_faster_than_old_default():
     env, params = make_env(nl, fd_schedule=FDSchedule(num_steps=(1, 1, 1)))
     pr = ppo.Problem(params, netlist_graph(nl),
                      move_arrays(params.cost, np.asarray(params.order)))
-    net = small_net(8, 8)
+    net = small_net(8, 8, encoder_input="placement")   # as measured
     base = PPOConfig(num_envs=8, num_epochs=4, num_minibatches=2,
                      learning_rate=3e-3, ent_coef=0.0)
     old, _, _ = _learn(dataclasses.replace(base, **OLD_SIGNAL), env, pr, net,
