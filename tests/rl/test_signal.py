@@ -158,7 +158,8 @@ def _update(cfg, problem):
     return env, net, opt, jax.jit(ppo.make_update(env, net, cfg, opt))
 
 
-@pytest.mark.parametrize("wire_mask", [False, True])
+@pytest.mark.parametrize("wire_mask",
+                         [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_update__shaping_and_imitation_trace_once(wire_mask):
     """The update with shaping and the imitation loss runs, reports the
     expert metrics (the search never makes the best episode worse) and
