@@ -506,6 +506,13 @@ class PolicyConfig:
             placed (the HPWL each cell adds; placer.rl.networks.wire_features),
             as MaskPlace does. Needs head "conv". Checkpoints written before
             this option hold policies without it.
+        value_prior: the value head is minus a reward model's proxy
+            prediction (its heads on the encoder's graph readout) plus a
+            residual (placer.rl.networks.PolicyValue); TrainRLConfig's
+            value_checkpoint loads the reward model into it. Needs
+            encoder_input "placement" (the readout must see the placement).
+        prior_hidden: hidden widths of the prior's heads (the reward model's
+            head_hidden).
     """
 
     hidden: int = 32
@@ -521,8 +528,13 @@ class PolicyConfig:
     conv_embed: int = 16
     encoder_input: str = "netlist"
     wire_mask: bool = True
+    value_prior: bool = False
+    prior_hidden: tuple[int, ...] = (64, 32)
 
     def __post_init__(self):
+        object.__setattr__(self, "prior_hidden", tuple(self.prior_hidden))
+        if self.value_prior and self.encoder_input != "placement":
+            raise ValueError("model.value_prior needs model.encoder_input=placement")
         object.__setattr__(self, "deconv_channels", tuple(self.deconv_channels))
         object.__setattr__(self, "conv_channels", tuple(self.conv_channels))
         if self.head not in ("conv", "deconv"):
@@ -566,6 +578,19 @@ class PPOConfig:
         normalize_advantages: standardise advantages per minibatch.
         reward_norm: "running" (running mean / std of the episode rewards),
             "batch" (per-batch mean / std) or "none".
+        shaping: add potential-based shaping rewards (placer.rl.shaping):
+            gamma Phi(s') - Phi(s) at every step, with Phi minus the
+            wirelength and density cost of the macros placed so far; the
+            shaped rewards of an episode sum to its reward plus a constant.
+        shaping_scale: the potential's factor (Phi = -scale x partial cost).
+        imitation_coef: weight of the expert-iteration imitation loss
+            (placer.rl.imitation; 0: off): cross-entropy towards the actions
+            of the update's best episodes improved by local search.
+        imitation_episodes: K, how many of the update's best episodes are
+            improved and imitated (K x M must be divisible by
+            num_minibatches).
+        imitation_radius: the local search's neighbourhood, in cells.
+        imitation_sweeps: passes of the local search over the macros.
         stored_maps: the rollout keeps the conv head's parameter-free grid
             maps of every step and the loss runs the network from them, one
             encoder pass per minibatch (needs model.head=conv and
@@ -588,6 +613,12 @@ class PPOConfig:
     ent_coef: float = 0.01
     normalize_advantages: bool = True
     reward_norm: str = "running"
+    shaping: bool = False
+    shaping_scale: float = 1.0
+    imitation_coef: float = 0.3
+    imitation_episodes: int = 1
+    imitation_radius: int = 2
+    imitation_sweeps: int = 1
     stored_maps: bool = True
 
 
@@ -658,6 +689,10 @@ class TrainRLConfig:
             initialises the policy's (placer-pretrain's output); None: random.
         init_checkpoint: a policy checkpoint to start from (fine-tuning);
             None: a fresh policy.
+        value_checkpoint: a reward-model checkpoint (graph readout) whose
+            encoder and term heads initialise the encoder and the value
+            prior (needs model.value_prior): the initial value is minus its
+            proxy prediction. None: no value prior loaded.
         updates: total PPO updates.
         eval_every: greedy evaluation every this many updates.
         checkpoint_every: save a training checkpoint every this many updates.
@@ -689,6 +724,7 @@ class TrainRLConfig:
     output_dir: str = "train_out"
     encoder_checkpoint: Optional[str] = None
     init_checkpoint: Optional[str] = None
+    value_checkpoint: Optional[str] = None
     updates: int = 1000
     eval_every: int = 10
     checkpoint_every: int = 50

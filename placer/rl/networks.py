@@ -36,6 +36,7 @@ import numpy as np
 from flax import struct
 
 from placer.config import PolicyConfig
+from placer.cost.terms import DEFAULT_WEIGHTS, TERMS
 from placer.cost.wiremask import wire_increase
 from placer.env.env import EnvParams, Observation
 from placer.errors import PlacerInputError
@@ -272,6 +273,14 @@ class PolicyValue(nn.Module):
             through the conv head's grid maps). "netlist" needs the conv head.
         wire_mask: the conv head also reads the wire-mask channels
             (wire_features), passed as ``wire`` (see placer.rl.ppo.apply_policy).
+        value_prior: the value is minus a proxy-cost prediction from the
+            encoder's graph readout (one MLP per cost term, the reward
+            predictor's heads: ``prior_<term>``), plus the value MLP as a
+            residual; with_value_prior loads a reward model into them. The
+            value is then in the units of the raw reward (placer.rl.ppo
+            normalises it as it normalises the rewards).
+        prior_hidden: hidden widths of the prior's heads (the reward
+            model's head_hidden).
     """
 
     grid_rows: int
@@ -289,6 +298,8 @@ class PolicyValue(nn.Module):
     conv_embed: int = 16
     encoder_input: str = "placement"
     wire_mask: bool = False
+    value_prior: bool = False
+    prior_hidden: Sequence[int] = (64, 32)
 
     @classmethod
     def from_config(cls, cfg: PolicyConfig, grid_rows: int,
@@ -301,7 +312,9 @@ class PolicyValue(nn.Module):
                    freeze_encoder=cfg.freeze_encoder,
                    edge_distance=cfg.edge_distance, head=cfg.head,
                    conv_channels=tuple(cfg.conv_channels), conv_embed=cfg.conv_embed,
-                   encoder_input=cfg.encoder_input, wire_mask=cfg.wire_mask)
+                   encoder_input=cfg.encoder_input, wire_mask=cfg.wire_mask,
+                   value_prior=cfg.value_prior,
+                   prior_hidden=tuple(cfg.prior_hidden))
 
     @property
     def grid_free(self) -> bool:
@@ -367,6 +380,12 @@ class PolicyValue(nn.Module):
             raise ValueError(f"unknown policy head {self.head!r} (known: {HEADS})")
         value = MLP((*self.value_hidden, 1), activate_final=False,
                     name="value_head")(value_in)[0]
+        if self.value_prior:
+            r = enc.readout()
+            prior = sum(w * MLP((*self.prior_hidden, 1), activate_final=False,
+                                name=f"prior_{term}")(r)[0]
+                        for w, term in zip(DEFAULT_WEIGHTS, TERMS, strict=True))
+            value = value - prior
         return masked_logits(logits, obs.action_mask), value
 
 
@@ -586,6 +605,44 @@ def with_encoder(params: Any, encoder_params: Any) -> Any:
     return {**params, "params": inner}
 
 
+def with_value_prior(params: Any, rm_params: Any, target_mean, target_std) -> Any:
+    """``params`` of a PolicyValue with value_prior set up from a reward model:
+    its encoder, its term heads as ``prior_<term>`` with the last layer
+    scaled back to cost units (z std + mean: kernel x std, bias x std +
+    mean), and the residual value MLP's last layer zeroed, so that the
+    initial value is minus the reward model's proxy prediction.
+
+    Args:
+        params: {"params": {...}} of a PolicyValue with value_prior.
+        rm_params: the reward model's {"params": {...}} (graph readout only).
+        target_mean, target_std: (3,) the reward model's target statistics.
+
+    Raises:
+        PlacerInputError: the shapes differ (another head or encoder size).
+    """
+    params = with_encoder(params, rm_params["params"]["encoder"])
+    inner = dict(params["params"])
+    shape = lambda t: jax.tree.map(lambda a: tuple(jnp.shape(a)), t)  # noqa: E731
+    for i, term in enumerate(TERMS):
+        head = jax.tree.map(lambda a: jnp.asarray(np.asarray(a)),
+                            rm_params["params"][f"{term}_head"])
+        mine = inner.get(f"prior_{term}")
+        if mine is None or shape(mine) != shape(head):
+            raise PlacerInputError("the reward model's heads do not match the "
+                                   "policy's value prior (model.value_prior, "
+                                   "model.prior_hidden = its head_hidden)")
+        last = f"Dense_{len(head) - 1}"
+        head = {**head, last: {
+            "kernel": head[last]["kernel"] * float(target_std[i]),
+            "bias": head[last]["bias"] * float(target_std[i]) + float(target_mean[i])}}
+        inner[f"prior_{term}"] = head
+    vh = dict(inner["value_head"])
+    last = f"Dense_{len(vh) - 1}"
+    vh[last] = jax.tree.map(jnp.zeros_like, vh[last])
+    inner["value_head"] = vh
+    return {**params, "params": inner}
+
+
 __all__ = ["HEADS", "MASKED_LOGIT", "WIRE_CLIP", "AttentionReadout", "DeconvHead",
            "GridHead", "PolicyValue", "masked_entropy", "masked_logits", "uncommitted",
-           "wire_features", "with_encoder"]
+           "wire_features", "with_encoder", "with_value_prior"]

@@ -28,9 +28,11 @@ import optax
 from flax import struct
 
 from placer.config import PPOConfig
+from placer.cost.incremental import MoveArrays
 from placer.env.env import EnvParams, EnvSpec, Observation, PlacementEnv
 from placer.errors import PlacerInputError
 from placer.models.graph import NetlistGraph
+from placer.rl import imitation, shaping
 from placer.rl.networks import (
     PolicyValue,
     head_maps,
@@ -46,10 +48,13 @@ REWARD_NORMS = ("running", "batch", "none")
 
 @struct.dataclass
 class Problem:
-    """One netlist as PPO sees it: environment params and the static graph."""
+    """One netlist as PPO sees it: environment params and the static graph
+    (and, for the imitation loss's local search, the move arrays of its
+    placement order: placer.cost.incremental.move_arrays; None without it)."""
 
     env_params: EnvParams
     graph: NetlistGraph
+    moves: MoveArrays | None = None
 
 
 @struct.dataclass
@@ -65,6 +70,8 @@ class Transition:
     # (R * C, 2) the wire-mask channels the policy saw (None without them),
     # kept so that the loss does not compute them again in every epoch
     wire: jax.Array | None = None
+    # () the shaping reward gamma Phi(s') - Phi(s) of the step (None without)
+    shaping: jax.Array | None = None
     # (R * C, STORED_MAPS) the conv head's parameter-free maps of the step
     # (networks.head_maps; None when the network runs per observation)
     maps: jax.Array | None = None
@@ -193,9 +200,12 @@ def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
 
 def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
             key: jax.Array, greedy: bool = False,
+            shaping_cfg: PPOConfig | None = None,
             stored: bool = True) -> tuple[Transition, dict]:
     """One episode with the policy (vmap over keys for B episodes).
 
+    ``shaping_cfg``: a PPOConfig with ``shaping`` on records each step's
+    shaping reward (placer.rl.shaping) in ``Transition.shaping``.
     With ``stored`` (and a network that can: networks.stores_maps) the
     design's HeadTables are computed once, before the steps, and each step
     keeps its parameter-free head maps in the transitions (``maps``) for the
@@ -207,21 +217,34 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
     """
     env_params = problem.env_params
     state, ts = env.reset(env_params)
+    shaped = shaping_cfg is not None and shaping_cfg.shaping
+    if shaped:
+        def phi_of(s):
+            return shaping.potential(env_params, s, env.spec.weights,
+                                     shaping_cfg.shaping_scale)
+    else:
+        def phi_of(s):
+            return None
     tables = (head_tables(net, params, problem.graph, env_params)
               if stored and stores_maps(net) else None)
 
     def body(carry, k):
-        state, obs = carry
+        state, obs, phi = carry
         action, log_prob, value, wire, maps = _policy_step(net, params, problem, obs,
                                                            k, greedy, tables)
         valid = ~state.done
         state, next_obs = env.place(state, action, env_params)
+        phi_next = phi_of(state)
+        f = (shaping.shaping_term(phi, phi_next, state.done, valid, shaping_cfg.gamma)
+             if shaped else None)
         tr = Transition(obs=obs, action=action, log_prob=log_prob, value=value,
-                        valid=valid, last=valid & state.done, wire=wire, maps=maps)
-        return (state, next_obs), tr
+                        valid=valid, last=valid & state.done, wire=wire, maps=maps,
+                        shaping=f)
+        return (state, next_obs, phi_next), tr
 
     keys = jax.random.split(key, env_params.order.shape[0])
-    (state, _), traj = jax.lax.scan(body, (state, ts.observation), keys)
+    (state, _, _), traj = jax.lax.scan(body, (state, ts.observation, phi_of(state)),
+                                       keys)
     out = env.terminal(state, env_params)
     out["infeasible"] = state.infeasible | state.invalid
     return traj, out
@@ -229,11 +252,13 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
 
 def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
              advantages: jax.Array, returns: jax.Array,
-             cfg: PPOConfig) -> tuple[jax.Array, dict]:
+             cfg: PPOConfig, value_norm=None) -> tuple[jax.Array, dict]:
     """Mean PPO loss over the valid transitions of a minibatch (leaves (n, ...)).
 
     Transitions with stored head maps (``batch.maps``) run the network from
-    them (one encoder pass per minibatch); others per observation."""
+    them (one encoder pass per minibatch); others per observation.
+    ``value_norm``: None, or (offset, scale) turning the network's value (raw
+    reward units: a value prior) into the normalised rewards' units."""
     if batch.maps is not None:
         wire = batch.wire
         if net.wire_mask and wire is None:
@@ -244,6 +269,8 @@ def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
     else:
         apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
         logits, value = apply(batch.obs, batch.wire)                   # (n, A), (n,)
+    if value_norm is not None:
+        value = (value - value_norm[0]) * value_norm[1]
     w = batch.valid.astype(value.dtype)
     w = w / jnp.maximum(jnp.sum(w), 1.0)
     logp_all = jax.nn.log_softmax(logits)
@@ -268,6 +295,71 @@ def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
                   "approx_kl": jnp.sum(w * ((ratio - 1.0) - log_ratio)),
                   "clip_fraction": jnp.sum(
                       w * (jnp.abs(ratio - 1.0) > cfg.clip_eps))}
+
+
+def expert_batch(env: PlacementEnv, net: PolicyValue, problem: Problem,
+                 traj: Transition, out: dict,
+                 cfg: PPOConfig) -> tuple[imitation.ExpertBatch, dict]:
+    """The imitation targets of one update (placer.rl.imitation): the
+    ``cfg.imitation_episodes`` best of the sampled episodes (traj, out: the
+    rollout's, leaves (B, T, ...) and (B, ...)), improved by local search and
+    replayed; leaves (K T, ...). Also the metrics expert_before /
+    expert_after (mean proxy of the K episodes before / after the search,
+    soft macros fixed) and expert_steps (imitated steps per update).
+
+    Raises:
+        PlacerInputError: no move arrays in ``problem`` (see build_session),
+            or K T not divisible by num_minibatches.
+    """
+    k = cfg.imitation_episodes
+    t = traj.action.shape[1]
+    if problem.moves is None:
+        raise PlacerInputError("the imitation loss needs Problem.moves "
+                               "(placer.cost.incremental.move_arrays)")
+    if (k * t) % cfg.num_minibatches:
+        raise PlacerInputError(f"num_minibatches ({cfg.num_minibatches}) must divide "
+                               f"imitation_episodes x steps ({k} x {t})")
+    idx = imitation.best_episodes(out["reward"], out["infeasible"], k)
+    ep = problem.env_params
+    cells, info = jax.vmap(lambda c, xy: imitation.improve_cells(
+        env.spec, ep, problem.moves, c, xy, cfg.imitation_radius,
+        cfg.imitation_sweeps))(traj.action[idx], out["xy"][idx])
+    grid = (net.grid_rows, net.grid_cols) if net.wire_mask else None
+    maps = None
+    if traj.maps is not None:
+        def maps_of(o):
+            return head_maps(problem.graph, ep.orient, o, net.grid_rows,
+                             net.grid_cols)
+
+        obs, wire, valid, maps = jax.vmap(
+            lambda c: imitation.replay(env, ep, c, grid, maps_of))(cells)
+    else:
+        obs, wire, valid = jax.vmap(lambda c: imitation.replay(env, ep, c, grid))(
+            cells)
+    weight = valid & ~out["infeasible"][idx][:, None]
+    batch = imitation.ExpertBatch(obs=obs, wire=wire, action=cells,
+                                  weight=weight.astype(jnp.float32), maps=maps)
+    batch = jax.tree.map(lambda x: x.reshape(k * t, *x.shape[2:]), batch)
+    ok = (~out["infeasible"][idx]).astype(jnp.float32)
+    n_ok = jnp.maximum(jnp.sum(ok), 1.0)
+    return batch, {"expert_before": jnp.sum(ok * info["before"]) / n_ok,
+                   "expert_after": jnp.sum(ok * info["after"]) / n_ok,
+                   "expert_steps": jnp.sum(batch.weight)}
+
+
+def expert_loss(net: PolicyValue, params, problem: Problem,
+                batch: imitation.ExpertBatch) -> jax.Array:
+    """The imitation loss of a minibatch of expert steps (leaves (n, ...)),
+    from their stored head maps when they have them (as ppo_loss)."""
+    if batch.maps is not None:
+        tables = head_tables(net, params, problem.graph, problem.env_params)
+        logits, _ = stored_policy(net, params, tables, batch.obs, batch.maps,
+                                  batch.wire)
+    else:
+        apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
+        logits, _ = apply(batch.obs, batch.wire)
+    return imitation.imitation_loss(logits, batch.obs.action_mask, batch.action,
+                                    batch.weight)
 
 
 def make_optimizer(cfg: PPOConfig) -> optax.GradientTransformation:
@@ -323,6 +415,8 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
     if cfg.reward_norm not in REWARD_NORMS:
         raise PlacerInputError(f"unknown reward_norm {cfg.reward_norm!r}; known: "
                                f"{', '.join(REWARD_NORMS)}")
+    if net.value_prior and cfg.reward_norm == "batch":
+        raise PlacerInputError("model.value_prior needs reward_norm running or none")
     b = cfg.num_envs
 
     def update(ts: TrainState, problem: Problem) -> tuple[TrainState, dict]:
@@ -331,6 +425,7 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
         keys = shard(jax.random.split(k_roll, b))                 # (B, 2)
         traj, out = shard(jax.vmap(
             lambda k: rollout(env, net, ts.params, problem, k,
+                              shaping_cfg=cfg,
                               stored=cfg.stored_maps))(keys))      # (B, T, ...)
         t = traj.action.shape[1]
         n = b * t
@@ -338,7 +433,22 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
             raise PlacerInputError(f"num_minibatches ({cfg.num_minibatches}) must "
                                    f"divide num_envs x steps ({b} x {t})")
         stats, r = normalise_rewards(ts.reward_stats, out["reward"], cfg.reward_norm)
+        value_norm = None
+        if net.value_prior:
+            # the value prior predicts raw rewards: normalise them alike
+            value_norm = ((stats.mean, shaping.reward_scale(
+                stats.mean, stats.var, out["reward"], cfg.reward_norm))
+                if cfg.reward_norm == "running" else (0.0, 1.0))
+            traj = traj.replace(value=(traj.value - value_norm[0]) * value_norm[1])
         rewards = r[:, None] * traj.last                          # (B, T)
+        if cfg.shaping:
+            # the shaping terms in the units of the normalised final reward
+            rewards = rewards + traj.shaping * shaping.reward_scale(
+                stats.mean, stats.var, out["reward"], cfg.reward_norm)
+        expert, expert_metrics = None, {}
+        if cfg.imitation_coef > 0:
+            expert, expert_metrics = expert_batch(env, net, problem, traj, out, cfg)
+            expert = shard(expert)
         adv, ret = compute_gae(rewards.T, traj.value.T, traj.last.T, cfg.gamma,
                                cfg.gae_lambda)
         adv, ret = adv.T, ret.T                                   # (B, T)
@@ -347,10 +457,17 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
 
         def minibatch(carry, mb):
             params, opt_state = carry
-            batch, a, rt = shard(mb)
-            grads, m = jax.grad(
-                lambda p: ppo_loss(net, p, problem, batch, a, rt, cfg),
-                has_aux=True)(params)
+            batch, a, rt, emb = shard(mb)
+
+            def loss_fn(p):
+                loss, m = ppo_loss(net, p, problem, batch, a, rt, cfg, value_norm)
+                if emb is not None:
+                    il = expert_loss(net, p, problem, emb)
+                    loss = loss + cfg.imitation_coef * il
+                    m = {**m, "loss": loss, "imitation_loss": il}
+                return loss, m
+
+            grads, m = jax.grad(loss_fn, has_aux=True)(params)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             params = optax.apply_updates(params, updates)
             m["grad_norm"] = optax.tree.norm(grads)
@@ -361,7 +478,14 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
             mbs = jax.tree.map(
                 lambda x: x[perm].reshape(cfg.num_minibatches, -1, *x.shape[1:]),
                 flat)
-            return jax.lax.scan(minibatch, carry, mbs)
+            embs = None
+            if expert is not None:
+                perm_e = jax.random.permutation(jax.random.fold_in(k, 1),
+                                                expert.action.shape[0])
+                embs = jax.tree.map(
+                    lambda x: x[perm_e].reshape(cfg.num_minibatches, -1,
+                                                *x.shape[1:]), expert)
+            return jax.lax.scan(minibatch, carry, (*mbs, embs))
 
         (params, opt_state), m = jax.lax.scan(
             epoch, (ts.params, ts.opt_state),
@@ -374,7 +498,8 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
             proxy=jnp.sum(jnp.where(ok, out["proxy"], 0.0))
             / jnp.maximum(jnp.sum(ok), 1),
             infeasible_fraction=jnp.mean(out["infeasible"].astype(jnp.float32)),
-            reward_mean=stats.mean, reward_std=jnp.sqrt(stats.var))
+            reward_mean=stats.mean, reward_std=jnp.sqrt(stats.var),
+            **expert_metrics)
         new = TrainState(params=params, opt_state=opt_state, key=key,
                          step=ts.step + 1, reward_stats=stats)
         return new, metrics
@@ -395,7 +520,8 @@ def make_evaluate(env: PlacementEnv, net: PolicyValue):
 
 
 __all__ = ["REWARD_NORMS", "Problem", "RewardStats", "TrainState", "Transition",
-           "apply_policy", "clipped_surrogate", "compute_gae", "init_fn",
+           "apply_policy", "clipped_surrogate", "compute_gae",
+           "expert_batch", "expert_loss", "init_fn",
            "init_train_state", "make_evaluate", "make_optimizer", "make_update",
            "normalise_rewards", "ppo_loss", "rollout", "update_reward_stats",
            "wire_inputs"]

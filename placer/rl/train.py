@@ -48,6 +48,7 @@ import numpy as np
 
 from placer.checkpoint import CheckpointStore, save_checkpoint
 from placer.config import PPOConfig, TrainRLConfig
+from placer.cost.incremental import move_arrays
 from placer.env.env import make_env
 from placer.errors import PlacerInputError
 from placer.gridding import grid_for
@@ -55,7 +56,7 @@ from placer.models.graph import netlist_graph
 from placer.netlist.model import Netlist
 from placer.reward_model.model import load_reward_model
 from placer.rl import ppo
-from placer.rl.networks import PolicyValue, uncommitted, with_encoder
+from placer.rl.networks import PolicyValue, uncommitted, with_encoder, with_value_prior
 from placer.rl.parallel import compiled, replicate, training_mesh
 from placer.rl.policy import (
     POLICY_FORMAT,
@@ -116,7 +117,9 @@ def build_session(cfg: TrainRLConfig, netlist: Netlist, mesh=None) -> Session:
     if not netlist.metadata.get("grid_given", True):
         netlist = grid_for(netlist)
     env, params = make_env(netlist, fd_schedule=FDSchedule(num_steps=cfg.fd_steps))
-    problem = ppo.Problem(params, netlist_graph(netlist))
+    moves = (move_arrays(params.cost, np.asarray(params.order))
+             if cfg.ppo.imitation_coef > 0 else None)
+    problem = ppo.Problem(params, netlist_graph(netlist), moves)
     if mesh is not None:
         problem = replicate(problem, mesh)
     s = netlist.settings
@@ -147,6 +150,15 @@ def initial_params(cfg: TrainRLConfig, session: Session, key: jax.Array):
     if cfg.encoder_checkpoint is not None:
         rm = load_reward_model(cfg.encoder_checkpoint)
         params = with_encoder(params, rm.params["params"]["encoder"])
+    if cfg.value_checkpoint is not None:
+        if not session.net.value_prior:
+            raise PlacerInputError("value_checkpoint needs model.value_prior=true")
+        rm = load_reward_model(cfg.value_checkpoint)
+        if rm.module.cfg.spatial or rm.module.cfg.wirelength_estimate:
+            raise PlacerInputError("the value prior reads the graph readout only: "
+                                   "use a reward model without spatial or "
+                                   "wirelength_estimate", cfg.value_checkpoint)
+        params = with_value_prior(params, rm.params, rm.mean, rm.std)
     return params
 
 

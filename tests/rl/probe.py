@@ -18,7 +18,8 @@ from tests.cost.tiny import tiny_netlist
 BEST_CELL = 0
 # PPO settings that learn the probe in about 10 updates.
 PROBE_CFG = PPOConfig(num_envs=16, num_epochs=4, num_minibatches=2,
-                      learning_rate=3e-3, ent_coef=0.0, reward_norm="running")
+                      learning_rate=3e-3, ent_coef=0.0, reward_norm="running",
+                      imitation_coef=0.0)
 # A small network that compiles fast (small_net builds it).
 SMALL = PolicyConfig(hidden=16, num_layers=1, attention=16, deconv_channels=(8,),
                      conv_channels=(8,), conv_embed=4,
