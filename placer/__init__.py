@@ -31,7 +31,6 @@ _EXPORTS = {
     "batch_proxy_cost": "placer.cost.proxy",
     "check_legality": "placer.legality",
     "choose_grid": "placer.gridding",
-    "cluster": "placer.cluster.api",
     "load_netlist": "placer.netlist.io",
     # placer.placers.rl also registers the quantized policy format
     "load_policy": "placer.placers.rl",
@@ -43,6 +42,11 @@ _EXPORTS = {
     "save_netlist": "placer.netlist.io",
     "save_placement": "placer.netlist.io",
 }
+
+# Bound now, not lazily: the subpackage placer.cluster shares the function's
+# name, and importing it (which is light: numpy and networkx) after this line
+# no longer rebinds the package attribute.
+from placer.cluster.api import cluster  # noqa: E402
 
 __all__ = [
     "Netlist",
@@ -81,7 +85,6 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from placer.api import place
-    from placer.cluster.api import cluster
     from placer.cost.proxy import ProxyCost, batch_proxy_cost, proxy_cost
     from placer.errors import PlacerInputError
     from placer.gridding import choose_grid

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import placer
-import placer.cost.proxy
+import placer.viz
 from placer.cost.proxy import ProxyCost
 from placer.viz import plot_placement
 
@@ -59,7 +59,7 @@ def test_plot_placement__computes_cost_when_missing(synth, tmp_path, monkeypatch
         calls.append(weights)
         return cost
 
-    monkeypatch.setattr(placer.cost.proxy, "proxy_cost", fake)
+    monkeypatch.setattr(placer.viz, "proxy_cost", fake)
     plot_placement(nl, tmp_path / "p.png", dpi=50)
     assert calls == [(1.0, 0.5, 0.5)]
     assert_png(tmp_path / "p.png", dpi=50)

@@ -320,8 +320,12 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
     Updates run while the time since ``t_started`` (default: now) plus the
     last update's duration stays within the budget, and at least one runs,
     so a budget shorter than the compilation is exceeded. The PPO settings
-    and force-directed steps are those the policy was trained with (its
-    checkpoint metadata), with fresh optimizer state and reward statistics.
+    are today's defaults (placer.config.PPOConfig: the best settings
+    measured, e.g. gae_lambda 1 and the imitation loss), not those saved with
+    the policy, except the episodes per update; the network and the
+    force-directed steps are the policy's. Optimizer state and reward
+    statistics start fresh. The returned facts list the saved settings that
+    were replaced (``replaced_settings``).
 
     Args:
         policy: a float placer.rl.policy.Policy (a conv-head policy places
@@ -348,7 +352,11 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
         raise PlacerInputError("only a float policy can be fine-tuned; fine-tune "
                                "the float policy, then quantize it")
     meta = policy.meta
-    ppo_fields = dict(meta.get("ppo", {}))
+    saved = dict(meta.get("ppo", {}))
+    current = dataclasses.asdict(PPOConfig())
+    ppo_fields = {"num_envs": saved.get("num_envs", current["num_envs"])}
+    replaced = {k: {"saved": v, "used": current[k]} for k, v in saved.items()
+                if k in current and k != "num_envs" and current[k] != v}
     if num_envs is not None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise PlacerInputError(f"envs must be a positive integer, got {num_envs!r}")
@@ -372,8 +380,10 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
         if log is not None:
             log(f"fine-tune update {updates}: mean episode proxy {proxy:.4f}, "
                 f"{time.perf_counter() - t0:.0f} s")
-    info = {"updates": updates, "seconds": time.perf_counter() - t0, "proxy": proxy}
-    new_meta = {**meta, "fine_tuned_on": netlist.name,
+    info = {"updates": updates, "seconds": time.perf_counter() - t0, "proxy": proxy,
+            "replaced_settings": replaced}
+    new_meta = {**meta, "ppo": dataclasses.asdict(cfg.ppo),
+                "fine_tuned_on": netlist.name,
                 "fine_tune_updates": updates,
                 "grid_rows": int(s.grid_rows), "grid_cols": int(s.grid_cols)}
     return Policy(net=se.net, params=ts.params, meta=new_meta), info

@@ -28,3 +28,13 @@ def test_shipped_policy__places_a_held_out_design_legally():
     out = placer.place(nl, method="rl", samples=2)   # policy=None: the shipped one
     assert check_legality(out) == []
     assert 0.0 < placer.proxy_cost(out).proxy < 5.0
+
+
+def test_shipped_policy__records_its_training_designs_and_no_ariane():
+    """The shipped policy's metadata names every design it was trained on,
+    and none is of the Ariane family (Ariane133, Ariane136 and CT's Ariane are
+    one RTL): Ariane133 stays an unseen design for the zero-shot figures."""
+    meta = placer.load_policy().meta
+    names = [meta["netlist"], *meta["netlists"]]
+    assert names and all(isinstance(n, str) and n for n in names)
+    assert not [n for n in names if "ariane" in n.lower()], names

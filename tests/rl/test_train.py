@@ -10,7 +10,7 @@ import pytest
 
 import placer
 from placer.api import place_rl
-from placer.config import TrainRLConfig
+from placer.config import PPOConfig, TrainRLConfig
 from placer.errors import PlacerInputError
 from placer.legality import check_legality
 from placer.rl.policy import load_policy
@@ -218,6 +218,13 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
     assert out.metadata["placer"]["fine_tune"]["updates"] == 1
     tuned, info = fine_tune(policy, nl, budget_s=1e-3, seed=1)
     assert info["updates"] == 1 and tuned.meta["fine_tune_updates"] == 1
+    # fine-tuning uses today's PPO defaults, not the policy's saved ones (the
+    # probe policy was trained without imitation), and says what it replaced
+    assert policy.meta["ppo"]["imitation_coef"] == 0.0
+    assert tuned.meta["ppo"] == {**dataclasses.asdict(PPOConfig()),
+                                 "num_envs": policy.meta["ppo"]["num_envs"]}
+    assert info["replaced_settings"]["imitation_coef"] == {
+        "saved": 0.0, "used": PPOConfig().imitation_coef}
     changed = [not np.array_equal(a, b) for a, b in
                zip(_leaves(policy.params), _leaves(tuned.params), strict=True)]
     assert any(changed)
