@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import jax
@@ -108,7 +109,8 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
         return cells, orients
 
     base_orient = np.asarray(params.orient)
-    report = lambda *a: print(*a, flush=True) if progress else None  # noqa: E731
+    # progress lines go to stderr: stdout carries a command's result (JSON)
+    report = lambda *a: print(*a, file=sys.stderr, flush=True) if progress else None  # noqa: E731
 
     if method in ("random", "sa"):
         out = _rollouts(env, params, random_policy, key, tries if method == "random"

@@ -19,6 +19,8 @@ from hydra.core.config_store import ConfigStore
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from placer.api import METHODS
+from placer.cli_help import check_choices, explained
 from placer.config import (
     ClusterConfig,
     DatasetConfig,
@@ -73,9 +75,80 @@ def register_configs() -> None:
 
 register_configs()
 
+# The methods placer-place offers (its --help lists them, a config is checked
+# against them): the place-method registry's names.
+PLACE_METHODS: tuple[str, ...] = tuple(METHODS)
+# Allowed values that the schemas' field metadata cannot hold, by schema.
+CHOICES: dict[type, dict[str, tuple[str, ...]]] = {
+    PlaceConfig: {"method": PLACE_METHODS}}
+# One-line usage of each command, by config name (shown by --help and errors).
+USAGE = {
+    "evaluate": "placer-evaluate netlist=<file> [placement=<file.plc>] "
+                "[plot=<file.png>] [output=<file.json>]",
+    "place": "placer-place netlist=<file> [placement=<file.plc>] "
+             "[method=sa] [budget_s=300] [refine=true]",
+    "dataset": "placer-dataset output_dir=<dir> [synthetic=18] "
+               "['netlists=[a.pb.txt]']",
+    "pretrain": "placer-pretrain dataset=<dir> [output_dir=pretrain_out] [steps=600]",
+    "train_rl": "placer-train netlist=<file> [placement=<file.plc>] "
+                "['netlists=[...]'] [synthetic=0] [output_dir=train_out] "
+                "[encoder_checkpoint=<dir>] [init_checkpoint=<dir>]",
+    "cluster": "placer-cluster netlist=<flat.pb.txt|.aux> [plc=<header.plc>] "
+               "[num_clusters=800] [output_dir=placer_out]",
+    "quantize": "placer-quantize policy=<dir> [bits=8] [method=msqe|gradient] "
+                "[netlist=<file> placement=<file.plc>] [output_dir=quant_out]",
+}
+
+
+def _explained(prog: str, config_name: str, schema: type):
+    """``--help`` and the key / value checks of placer.cli_help for one command."""
+    return explained(prog, config_name, schema, CONFIG_DIR, USAGE[config_name],
+                     CHOICES.get(schema))
+
 
 def _path(p: str | None) -> str | None:
     return None if p is None else to_absolute_path(os.path.expanduser(p))
+
+
+def check_writable_dir(p: str, target: str | None = None) -> str:
+    """The absolute folder ``p`` if it is, or can be made, a writable folder:
+    checked before a command's work, so that a bad output_dir fails at once.
+
+    Args:
+        p: the folder.
+        target: the path to name in the error (a file to be written into
+            ``p``); None: ``p`` itself.
+
+    Raises:
+        PlacerInputError: ``p`` or its nearest existing parent is not a folder,
+            or is not writable.
+    """
+    out_dir = _path(p)
+    target = target or out_dir
+    probe = out_dir
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise PlacerInputError(
+            "cannot create the output folder: " + (
+                "a file of that name exists" if probe == target
+                else f"{probe} is a file, not a folder"), target)
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise PlacerInputError(
+            "the output folder is not writable" if probe == target
+            else f"cannot write into {probe}: not writable", target)
+    return out_dir
+
+
+def _check_outputs(cfg) -> None:
+    """Checks, before any work, that cfg's output_dir (or the folders of its
+    output and plot files) can be written."""
+    if getattr(cfg, "output_dir", None):
+        check_writable_dir(cfg.output_dir)
+    for name in ("output", "plot"):
+        value = getattr(cfg, name, None)
+        if isinstance(value, str):
+            check_writable_dir(os.path.dirname(_path(value)), _path(value))
 
 
 def _output_dir(p: str) -> str:
@@ -224,11 +297,16 @@ def _typed(dict_cfg: DictConfig, usage: str, required: str | None = "netlist"):
     if required is not None and OmegaConf.is_missing(dict_cfg, required):
         _fail(f"no {required} given; run as {usage}")
     try:
-        return OmegaConf.to_object(dict_cfg)
+        cfg = OmegaConf.to_object(dict_cfg)
     except dataclasses.FrozenInstanceError as e:  # a key added with +key=value
         _fail(f"unknown option {str(e).rsplit(' ', 1)[-1]}")
     except Exception as e:
         _fail(f"invalid configuration: {str(e).splitlines()[0]}")
+    try:
+        check_choices(cfg, CHOICES.get(type(cfg)))
+    except PlacerInputError as e:
+        _fail(str(e))
+    return cfg
 
 
 def _sweep_job(cfg):
@@ -256,22 +334,23 @@ def _run_command(dict_cfg: DictConfig, usage: str, required: str | None = "netli
     job writes to its own ``<output_dir>/<job number>``."""
     cfg = _sweep_job(_typed(dict_cfg, usage, required))
     try:
+        _check_outputs(cfg)
         result = run(cfg)
     except PlacerInputError as e:
         _fail(str(e))
     print(json.dumps(result, indent=2, default=float), flush=True)
 
 
+@_explained("placer-evaluate", "evaluate", EvaluateConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="evaluate")
 def evaluate(dict_cfg: DictConfig) -> None:
     """``placer-evaluate``: prints the proxy-cost breakdown of a placement as JSON.
 
     Exits with status 2 and a one-line ``error: ...`` on bad input.
     """
-    cfg: EvaluateConfig = _typed(
-        dict_cfg, "placer-evaluate netlist=<file> [placement=<file.plc>] "
-        "[plot=<file.png>] [output=<file.json>]")
+    cfg: EvaluateConfig = _typed(dict_cfg, USAGE["evaluate"])
     try:
+        _check_outputs(cfg)
         result = run_evaluate(cfg)
     except PlacerInputError as e:
         _fail(str(e))
@@ -281,13 +360,12 @@ def evaluate(dict_cfg: DictConfig) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+@_explained("placer-place", "place", PlaceConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="place")
 def place(dict_cfg: DictConfig) -> None:
     """``placer-place``: places a design (random | greedy | sa, optional
     refinement) and writes .plc, .png and .json; prints the JSON summary."""
-    _run_command(
-        dict_cfg, "placer-place netlist=<file> [placement=<file.plc>] "
-        "[method=sa] [budget_s=300] [refine=true]", run=run_place)
+    _run_command(dict_cfg, USAGE["place"], run=run_place)
 
 
 def run_dataset(cfg: DatasetConfig) -> dict:
@@ -317,21 +395,19 @@ def run_pretrain(cfg: PretrainConfig) -> dict:
             "validation_mean": summary["validation"].get("mean")}
 
 
+@_explained("placer-dataset", "dataset", DatasetConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="dataset")
 def dataset(dict_cfg: DictConfig) -> None:
     """``placer-dataset``: generated (and given) designs, each with placements
     of varied quality labelled by the proxy cost."""
-    _run_command(
-        dict_cfg, "placer-dataset output_dir=<dir> [synthetic=18] "
-        "['netlists=[a.pb.txt]']", required="output_dir", run=run_dataset)
+    _run_command(dict_cfg, USAGE["dataset"], required="output_dir", run=run_dataset)
 
 
+@_explained("placer-pretrain", "pretrain", PretrainConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="pretrain")
 def pretrain(dict_cfg: DictConfig) -> None:
     """``placer-pretrain``: trains the GNN reward predictor on a dataset."""
-    _run_command(
-        dict_cfg, "placer-pretrain dataset=<dir> [output_dir=pretrain_out] "
-        "[steps=600]", required="dataset", run=run_pretrain)
+    _run_command(dict_cfg, USAGE["pretrain"], required="dataset", run=run_pretrain)
 
 
 def run_train(cfg: TrainRLConfig) -> dict:
@@ -379,24 +455,20 @@ def training_netlists(cfg: TrainRLConfig) -> list:
     return out
 
 
+@_explained("placer-train", "train_rl", TrainRLConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="train_rl")
 def train_rl(dict_cfg: DictConfig) -> None:
     """``placer-train``: PPO training of the placement policy (from scratch,
     from a pretrained encoder, or fine-tuning a policy checkpoint)."""
-    _run_command(
-        dict_cfg, "placer-train netlist=<file> [placement=<file.plc>] "
-        "['netlists=[...]'] [synthetic=0] [output_dir=train_out] "
-        "[encoder_checkpoint=<dir>] [init_checkpoint=<dir>]",
-        required=None, run=run_train)
+    _run_command(dict_cfg, USAGE["train_rl"], required=None, run=run_train)
 
 
+@_explained("placer-cluster", "cluster", ClusterConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="cluster")
 def cluster(dict_cfg: DictConfig) -> None:
     """``placer-cluster``: groups a flat netlist's standard cells into soft
     macros and writes the clustered .pb.txt, .plc and .json; prints the JSON."""
-    _run_command(
-        dict_cfg, "placer-cluster netlist=<flat.pb.txt|.aux> [plc=<header.plc>] "
-        "[num_clusters=800] [output_dir=placer_out]", run=run_cluster)
+    _run_command(dict_cfg, USAGE["cluster"], run=run_cluster)
 
 
 def run_quantize(cfg: QuantizeConfig) -> dict:
@@ -428,14 +500,12 @@ def run_quantize(cfg: QuantizeConfig) -> dict:
     return result
 
 
+@_explained("placer-quantize", "quantize", QuantizeConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="quantize")
 def quantize(dict_cfg: DictConfig) -> None:
     """``placer-quantize``: writes a power-of-two quantized copy of a policy
     (integer codes + exponents) that placer-place method=rl accepts."""
-    _run_command(
-        dict_cfg, "placer-quantize policy=<dir> [bits=8] [method=msqe|gradient] "
-        "[netlist=<file> placement=<file.plc>] [output_dir=quant_out]",
-        required="policy", run=run_quantize)
+    _run_command(dict_cfg, USAGE["quantize"], required="policy", run=run_quantize)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,14 @@ from typing import Any, Optional
 # The `Optional[...]` spelling (not `X | None`) is what OmegaConf can read.
 # ruff: noqa: UP007, UP045
 
+# Allowed values of the string options, shown by --help (cli_help reads each
+# field's metadata["choices"]) and checked before a command runs; the modules
+# that use them import them from here.
+POLICY_HEADS = ("conv", "deconv")
+ENCODER_INPUTS = ("placement", "netlist")
+REWARD_NORMS = ("running", "batch", "none")
+QUANT_METHODS = ("msqe", "gradient")
+
 
 @dataclass(frozen=True)
 class SettingsOverrides:
@@ -22,6 +30,20 @@ class SettingsOverrides:
 
     The names are those of placer.Settings and of Circuit Training's .plc
     header.
+
+    Attributes:
+        canvas_width: canvas width in microns.
+        canvas_height: canvas height in microns.
+        grid_cols: grid columns (C).
+        grid_rows: grid rows (R).
+        routes_per_micron_hor: horizontal routing tracks per micron.
+        routes_per_micron_ver: vertical routing tracks per micron.
+        macro_routes_hor: horizontal tracks per micron a hard macro blocks.
+        macro_routes_ver: vertical tracks per micron a hard macro blocks.
+        smoothing_range: cells over which congestion is smoothed.
+        overlap_threshold: hard-macro overlap (area over the smaller macro's)
+            above which a placement is illegal.
+        soft_macros_squared: treat soft macros as squares of their area.
     """
 
     canvas_width: Optional[float] = None
@@ -69,19 +91,33 @@ class EvaluateConfig:
 
 @dataclass(frozen=True)
 class SearchOptions:
-    """Options of the search methods (see placer.place)."""
+    """Options of the search methods (see placer.place).
 
-    tries: int = 8                  # random: episodes to find a legal placement
-    chains: int = 4                 # SA: parallel chains
-    steps_per_stage: int = 2000     # SA: moves per chain between FD passes
-    t_start: float = 0.01           # SA: initial temperature (proxy units)
-    t_end: float = 2e-5             # SA: final temperature
-    shift_radius: int = 2           # SA: cells a shift move may travel
-    stages: int = 20                # SA without a budget: number of stages
-    refine_radius: int = 1          # refinement: cells around each macro
-    refine_sweeps: int = 3          # refinement: at most this many sweeps
-    samples: int = 16               # rl: sampled episodes
-    greedy: bool = True             # rl: also run the greedy episode
+    Attributes:
+        tries: random: episodes to find a legal placement.
+        chains: sa: parallel chains.
+        steps_per_stage: sa: moves per chain between force-directed passes.
+        t_start: sa: initial temperature (proxy units).
+        t_end: sa: final temperature.
+        shift_radius: sa: cells a shift move may travel.
+        stages: sa without a budget: number of stages.
+        refine_radius: refinement: cells around each macro.
+        refine_sweeps: refinement: at most this many sweeps.
+        samples: rl: sampled episodes (plus the greedy one).
+        greedy: rl: also run the greedy episode.
+    """
+
+    tries: int = 8
+    chains: int = 4
+    steps_per_stage: int = 2000
+    t_start: float = 0.01
+    t_end: float = 2e-5
+    shift_radius: int = 2
+    stages: int = 20
+    refine_radius: int = 1
+    refine_sweeps: int = 3
+    samples: int = 16
+    greedy: bool = True
 
     def as_kwargs(self, method: str) -> dict[str, Any]:
         sa = ("chains", "steps_per_stage", "t_start", "t_end", "shift_radius",
@@ -95,13 +131,13 @@ class SearchOptions:
 
 @dataclass(frozen=True)
 class PlaceConfig:
-    """``placer-place``: place a design with a classical method.
+    """``placer-place``: place a design (random, greedy, SA or the RL policy).
 
     Attributes:
         netlist: the design (.pb.txt, .pb.txt.gz or Bookshelf .aux).
         placement: a placement whose header settings (canvas, grid, routing)
             to use; its positions are NOT used (fair start).
-        method: random | greedy | sa | rl.
+        method: the placement method (placer.place; the registered ones).
         policy: rl: a policy checkpoint directory; None: the shipped policy.
         seed: random seed.
         budget_s: wall-clock budget, compilation included: of the search
@@ -343,19 +379,20 @@ class PolicyConfig:
     value_hidden: tuple[int, ...] = (64,)
     freeze_encoder: bool = False
     edge_distance: bool = True
-    head: str = "conv"
+    head: str = field(default="conv", metadata={"choices": POLICY_HEADS})
     conv_channels: tuple[int, ...] = (32, 32, 32)
     conv_embed: int = 16
-    encoder_input: str = "placement"
+    encoder_input: str = field(default="placement",
+                               metadata={"choices": ENCODER_INPUTS})
     wire_mask: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "deconv_channels", tuple(self.deconv_channels))
         object.__setattr__(self, "conv_channels", tuple(self.conv_channels))
-        if self.head not in ("conv", "deconv"):
+        if self.head not in POLICY_HEADS:
             raise ValueError("model.head must be 'conv' or 'deconv', "
                              f"not {self.head!r}")
-        if self.encoder_input not in ("placement", "netlist"):
+        if self.encoder_input not in ENCODER_INPUTS:
             raise ValueError("model.encoder_input must be 'placement' or 'netlist', "
                              f"not {self.encoder_input!r}")
         if self.encoder_input == "netlist" and self.head != "conv":
@@ -406,7 +443,8 @@ class PPOConfig:
     vf_coef: float = 0.5
     ent_coef: float = 0.01
     normalize_advantages: bool = True
-    reward_norm: str = "running"
+    reward_norm: str = field(default="running",
+                             metadata={"choices": REWARD_NORMS})
 
 
 @dataclass(frozen=True)
@@ -595,7 +633,7 @@ class QuantizeConfig:
 
     policy: str = "???"
     bits: int = 8
-    method: str = "msqe"
+    method: str = field(default="msqe", metadata={"choices": QUANT_METHODS})
     per_channel: bool = False
     netlist: Optional[str] = None
     placement: Optional[str] = None

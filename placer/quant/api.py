@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from placer.config import QUANT_METHODS
 from placer.errors import PlacerInputError
 from placer.netlist.model import Netlist
 from placer.quant import fake
@@ -37,7 +38,7 @@ from placer.quant import params as qparams
 from placer.rl.networks import uncommitted
 from placer.rl.policy import QUANT_FORMAT, Policy
 
-METHODS = ("msqe", "gradient")
+METHODS = QUANT_METHODS
 # Default fine-tuning steps: msqe is post-training only unless asked for.
 DEFAULT_STEPS = {"msqe": 0, "gradient": 300}
 

@@ -46,6 +46,7 @@ from placer.config import SampleMix
 from placer.errors import PlacerInputError
 from placer.netlist.io import load_netlist, save_netlist, save_placement
 from placer.netlist.model import Netlist
+from placer.run_log import progress
 
 FORMAT = "placer-dataset/1"
 MANIFEST = "manifest.json"
@@ -354,7 +355,7 @@ def load_dataset(path: str | os.PathLike, ids=None) -> list[NetlistSamples]:
     return out
 
 
-def build_dataset(cfg, log=print) -> dict:
+def build_dataset(cfg, log=progress) -> dict:
     """Builds (or resumes) the dataset a DatasetConfig describes.
 
     Generated designs get ids ``design_<seed>``; further netlists get their

@@ -27,12 +27,10 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from placer.config import PPOConfig
+from placer.config import REWARD_NORMS, PPOConfig
 from placer.env.env import EnvParams, EnvSpec, Observation, PlacementEnv
 from placer.models.graph import NetlistGraph
 from placer.rl.networks import PolicyValue, masked_entropy, wire_features
-
-REWARD_NORMS = ("running", "batch", "none")
 
 
 @struct.dataclass

@@ -56,7 +56,7 @@ from placer.rl import ppo
 from placer.rl.networks import PolicyValue, uncommitted, with_encoder
 from placer.rl.parallel import replicate, training_mesh
 from placer.rl.policy import POLICY_FORMAT
-from placer.run_log import RunLogger
+from placer.run_log import RunLogger, progress
 from placer.stdcell.force_directed import FDSchedule
 
 
@@ -201,7 +201,7 @@ def _log_eval(logger: RunLogger, step: int, last: dict, ev: dict,
 
 
 def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
-          log=print) -> tuple[dict, ppo.TrainState]:
+          log=progress) -> tuple[dict, ppo.TrainState]:
     """Trains a policy on ``netlist`` (or on several, in turn) as ``cfg`` says.
 
     Returns:
