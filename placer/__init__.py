@@ -12,20 +12,37 @@ Public API (names are stable):
     load_policy                                  -- a trained PPO placement policy
     quantize                                     -- its power-of-two quantized copy
     PlacerInputError                             -- the one error for bad input
+
+The names are loaded on first use (PEP 562), so ``import placer`` does not
+import JAX, Flax, optax or orbax until a function that needs them is used.
 """
 
-from placer.api import place
-from placer.cluster.api import cluster
-from placer.cost.proxy import ProxyCost, batch_proxy_cost, proxy_cost
-from placer.errors import PlacerInputError
-from placer.gridding import choose_grid
-from placer.legality import check_legality
-from placer.netlist.io import load_netlist, save_netlist, save_placement
-from placer.netlist.model import Netlist, Settings
-from placer.quant.api import quantize
-from placer.reward_model.model import load_reward_model
-from placer.rl.policy import load_policy
-from placer.stdcell.force_directed import place_soft_macros
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "Netlist": "placer.netlist.model",
+    "PlacerInputError": "placer.errors",
+    "ProxyCost": "placer.cost.proxy",
+    "Settings": "placer.netlist.model",
+    "batch_proxy_cost": "placer.cost.proxy",
+    "check_legality": "placer.legality",
+    "choose_grid": "placer.gridding",
+    "cluster": "placer.cluster.api",
+    "load_netlist": "placer.netlist.io",
+    # placer.placers.rl also registers the quantized policy format
+    "load_policy": "placer.placers.rl",
+    "load_reward_model": "placer.reward_model.model",
+    "place": "placer.api",
+    "place_soft_macros": "placer.stdcell.force_directed",
+    "proxy_cost": "placer.cost.proxy",
+    "quantize": "placer.quant.api",
+    "save_netlist": "placer.netlist.io",
+    "save_placement": "placer.netlist.io",
+}
 
 __all__ = [
     "Netlist",
@@ -47,3 +64,31 @@ __all__ = [
     "save_placement",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'placer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs; never run
+    from placer.api import place
+    from placer.cluster.api import cluster
+    from placer.cost.proxy import ProxyCost, batch_proxy_cost, proxy_cost
+    from placer.errors import PlacerInputError
+    from placer.gridding import choose_grid
+    from placer.legality import check_legality
+    from placer.netlist.io import load_netlist, save_netlist, save_placement
+    from placer.netlist.model import Netlist, Settings
+    from placer.placers.rl import load_policy
+    from placer.quant.api import quantize
+    from placer.reward_model.model import load_reward_model
+    from placer.stdcell.force_directed import place_soft_macros

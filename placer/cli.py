@@ -1,7 +1,7 @@
 """Command-line entry points (Hydra). The only module that imports hydra.
 
 ``placer-evaluate netlist=design.pb.txt placement=design.plc plot=out.png``
-prints the proxy-cost breakdown as JSON. Options: see conf/evaluate.yaml and
+prints the proxy-cost breakdown as JSON. Options: see placer/conf/evaluate.yaml and
 placer.config.EvaluateConfig. Paths are relative to the directory the command
 is run from.
 """
@@ -19,8 +19,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from placer.api import METHODS
-from placer.cli_help import check_choices, explained
+from placer.cli_help import check_choices, explained, value_text
 from placer.config import (
     ClusterConfig,
     DatasetConfig,
@@ -33,13 +32,13 @@ from placer.config import (
 from placer.cost.proxy import proxy_cost
 from placer.errors import PlacerInputError
 from placer.netlist.io import load_netlist
+from placer.placers import PLACERS, POST_PASSES, methods
 
 EXIT_INPUT_ERROR = 2
-# conf/ beside the package: a source checkout or an editable install. Absolute,
+# placer/conf/, shipped inside the package (a wheel carries it). Absolute,
 # because Hydra reads a relative config_path as a Python package when the
 # entry point is a console script rather than a file.
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                          "conf")
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conf")
 
 
 def _schema(cls) -> DictConfig:
@@ -77,10 +76,27 @@ register_configs()
 
 # The methods placer-place offers (its --help lists them, a config is checked
 # against them): the place-method registry's names.
-PLACE_METHODS: tuple[str, ...] = tuple(METHODS)
+PLACE_METHODS: tuple[str, ...] = methods()
 # Allowed values that the schemas' field metadata cannot hold, by schema.
 CHOICES: dict[type, dict[str, tuple[str, ...]]] = {
     PlaceConfig: {"method": PLACE_METHODS}}
+
+
+def _method_defaults() -> dict[str, str]:
+    """placer-place's ``options.<name>`` (None: the method's default) -> the
+    defaults of the registered methods and post-passes that have the option,
+    as --help shows them (``null (sa: 4)``)."""
+    owners: dict[str, list[str]] = {}
+    for name, spec in [*PLACERS.items(), *POST_PASSES.items()]:
+        for f in dataclasses.fields(spec.options):
+            if f.default is not dataclasses.MISSING:
+                owners.setdefault(f"options.{f.name}", []).append(
+                    f"{name}: {value_text(f.default)}")
+    return {k: f"null ({', '.join(v)})" for k, v in owners.items()}
+
+
+# Defaults that --help shows instead of the schema's, by schema.
+DEFAULTS: dict[type, dict[str, str]] = {PlaceConfig: _method_defaults()}
 # One-line usage of each command, by config name (shown by --help and errors).
 USAGE = {
     "evaluate": "placer-evaluate netlist=<file> [placement=<file.plc>] "
@@ -103,7 +119,7 @@ USAGE = {
 def _explained(prog: str, config_name: str, schema: type):
     """``--help`` and the key / value checks of placer.cli_help for one command."""
     return explained(prog, config_name, schema, CONFIG_DIR, USAGE[config_name],
-                     CHOICES.get(schema))
+                     CHOICES.get(schema), DEFAULTS.get(schema))
 
 
 def _path(p: str | None) -> str | None:
@@ -224,7 +240,7 @@ def run_place(cfg: PlaceConfig) -> dict:
     rl = {"policy": _path(cfg.policy)} if cfg.method == "rl" else {}
     out = place(nl, method=cfg.method, seed=cfg.seed, budget_s=cfg.budget_s,
                 refine=cfg.refine, progress=cfg.progress, **rl,
-                **cfg.options.as_kwargs(cfg.method))
+                **cfg.options.as_kwargs())
     seconds = time.perf_counter() - t0
     cost = proxy_cost(out, cfg.weights)
     violations = check_legality(out)

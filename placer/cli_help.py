@@ -14,7 +14,8 @@ the command line: an unknown key gets ``unknown option 'x'; did you mean
 'y'?`` and a value of the wrong type one ``error:`` line, both with exit
 status 2 (Hydra's own messages would advise ``+key`` and exit 1).
 :func:`check_choices` rejects a value outside a field's allowed ones.
-Nothing here imports jax.
+With placer.cli, the only module that imports Hydra; nothing here imports
+jax.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NoReturn
+
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException, OverrideParseException
 
 from placer.errors import PlacerInputError
 
@@ -153,7 +157,8 @@ def _is_schema(tp: Any) -> bool:
 
 
 def iter_options(schema: type, choices: Mapping[str, Sequence[str]] | None = None,
-                 default: Any = None, prefix: str = "") -> Iterator[Option]:
+                 default: Any = None, prefix: str = "",
+                 shown_defaults: Mapping[str, str] | None = None) -> Iterator[Option]:
     """Every leaf option of ``schema``, nested dataclasses flattened to dotted
     keys, in field order.
 
@@ -164,8 +169,11 @@ def iter_options(schema: type, choices: Mapping[str, Sequence[str]] | None = Non
         default: the instance whose values are the defaults; None: the
             schema's own defaults.
         prefix: the dotted key of ``schema`` itself (``"ppo."``).
+        shown_defaults: default texts by dotted key that replace the
+            schema's (e.g. the methods' own defaults of an option whose
+            schema default is None).
     """
-    choices = choices or {}
+    choices, shown_defaults = choices or {}, shown_defaults or {}
     if default is None:
         default = schema()
     docs, hints = field_docs(schema), _hints(schema)
@@ -173,10 +181,10 @@ def iter_options(schema: type, choices: Mapping[str, Sequence[str]] | None = Non
         key, tp = prefix + f.name, hints[f.name]
         value = getattr(default, f.name)
         if _is_schema(tp):
-            yield from iter_options(tp, choices, value, key + ".")
+            yield from iter_options(tp, choices, value, key + ".", shown_defaults)
             continue
         allowed = choices.get(key, f.metadata.get("choices", ()))
-        yield Option(key, type_name(tp), value_text(value),
+        yield Option(key, type_name(tp), shown_defaults.get(key, value_text(value)),
                      one_line(docs.get(f.name, "")),
                      tuple(str(c) for c in allowed))
 
@@ -204,6 +212,7 @@ def undocumented(schema: type, prefix: str = "") -> list[str]:
 
 def help_text(prog: str, schema: type, usage: str,
               choices: Mapping[str, Sequence[str]] | None = None,
+              shown_defaults: Mapping[str, str] | None = None,
               width: int | None = None) -> str:
     """The ``--help`` page of a command: summary, usage and every option with
     its type, default, allowed values and description."""
@@ -218,7 +227,7 @@ def help_text(prog: str, schema: type, usage: str,
            "sweep; --hydra-help lists Hydra's own flags.", "", "options:"]
     group_docs = dict(groups(schema))
     shown: set[str] = set()
-    for opt in iter_options(schema, choices):
+    for opt in iter_options(schema, choices, shown_defaults=shown_defaults):
         parent = opt.key.rpartition(".")[0]
         if parent and parent not in shown:
             shown.add(parent)
@@ -328,9 +337,6 @@ def compose_error(config_dir: str, config_name: str, args: Sequence[str]) -> str
     """What is wrong with the overrides in ``args`` (a value of the wrong
     type, a malformed override) as Hydra composes them, or None if they
     compose. Key typos are :func:`unknown_keys`' job and come first."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import ConfigCompositionException, OverrideParseException
-
     overrides = [a for a in args if not a.startswith("-")]
     try:
         with initialize_config_dir(config_dir=config_dir, version_base=None):
@@ -348,11 +354,12 @@ def compose_error(config_dir: str, config_name: str, args: Sequence[str]) -> str
 
 def preflight(prog: str, config_name: str, schema: type, config_dir: str,
               usage: str, args: Sequence[str],
-              choices: Mapping[str, Sequence[str]] | None = None) -> None:
+              choices: Mapping[str, Sequence[str]] | None = None,
+              shown_defaults: Mapping[str, str] | None = None) -> None:
     """Answers ``--help`` (exit 0) and rejects unknown keys and mistyped
     values (exit 2) before Hydra composes the config."""
     if "--help" in args or "-h" in args:
-        sys.stdout.write(help_text(prog, schema, usage, choices))
+        sys.stdout.write(help_text(prog, schema, usage, choices, shown_defaults))
         sys.stdout.flush()
         sys.exit(0)
     if any(a in _CONFIG_FLAGS or a.split("=")[0] in _CONFIG_FLAGS for a in args):
@@ -366,7 +373,8 @@ def preflight(prog: str, config_name: str, schema: type, config_dir: str,
 
 
 def explained(prog: str, config_name: str, schema: type, config_dir: str,
-              usage: str, choices: Mapping[str, Sequence[str]] | None = None
+              usage: str, choices: Mapping[str, Sequence[str]] | None = None,
+              shown_defaults: Mapping[str, str] | None = None
               ) -> Callable[[Callable], Callable]:
     """Decorates a ``@hydra.main`` entry point with :func:`preflight` on the
     real command line. A config passed in directly (tests) skips it.
@@ -378,13 +386,15 @@ def explained(prog: str, config_name: str, schema: type, config_dir: str,
         config_dir: the folder of the YAML files.
         usage: the one-line usage.
         choices: allowed values by dotted key, beside the fields' metadata.
+        shown_defaults: default texts by dotted key that --help shows
+            instead of the schema's.
     """
     def wrap(main: Callable) -> Callable:
         @functools.wraps(main)
         def entry(cfg_passthrough=None):
             if cfg_passthrough is None:
                 preflight(prog, config_name, schema, config_dir, usage,
-                          sys.argv[1:], choices)
+                          sys.argv[1:], choices, shown_defaults)
             return main(cfg_passthrough)
         return entry
     return wrap

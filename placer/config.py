@@ -1,16 +1,21 @@
 """Typed configuration: frozen dataclasses, the schemas of Hydra's configs.
 
 cli.py registers each top-level config in Hydra's ConfigStore as ``base_<name>``
-and every YAML in conf/ starts with ``defaults: [base_<name>, _self_]``, so an
+and every YAML in placer/conf/ starts with ``defaults: [base_<name>, _self_]``, so an
 unknown or mistyped key fails when the config is composed. Nothing here
-imports hydra, omegaconf or jax.
+imports hydra, omegaconf or jax. The options of the placing methods live here
+too, each field's default in exactly one place.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
+
+from placer.cost.terms import DEFAULT_WEIGHTS
+from placer.errors import PlacerInputError
 
 # The `Optional[...]` spelling (not `X | None`) is what OmegaConf can read.
 # ruff: noqa: UP007, UP045
@@ -79,7 +84,7 @@ class EvaluateConfig:
 
     netlist: str = "???"   # OmegaConf's MISSING: compose fails without a value
     placement: Optional[str] = None
-    weights: tuple[float, float, float] = (1.0, 0.5, 0.5)
+    weights: tuple[float, float, float] = DEFAULT_WEIGHTS
     plot: Optional[str] = None
     output: Optional[str] = None
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
@@ -89,44 +94,154 @@ class EvaluateConfig:
         object.__setattr__(self, "weights", tuple(self.weights))
 
 
+def _positive(name: str, value, minimum=1) -> None:
+    if isinstance(value, bool) or not value >= minimum:
+        raise PlacerInputError(f"option {name} must be >= {minimum}, got {value!r}")
+
+
 @dataclass(frozen=True)
-class SearchOptions:
-    """Options of the search methods (see placer.place).
+class RandomOptions:
+    """Options of ``place(method="random")``.
 
     Attributes:
-        tries: random: episodes to find a legal placement.
-        chains: sa: parallel chains.
-        steps_per_stage: sa: moves per chain between force-directed passes.
-        t_start: sa: initial temperature (proxy units).
-        t_end: sa: final temperature.
-        shift_radius: sa: cells a shift move may travel.
-        stages: sa without a budget: number of stages.
-        refine_radius: refinement: cells around each macro.
-        refine_sweeps: refinement: at most this many sweeps.
-        samples: rl: sampled episodes (plus the greedy one).
-        greedy: rl: also run the greedy episode.
+        tries: random episodes run to find one that completes (legal).
     """
 
     tries: int = 8
+
+    def __post_init__(self):
+        _positive("tries", self.tries)
+
+
+@dataclass(frozen=True)
+class GreedyOptions:
+    """Options of ``place(method="greedy")`` (it has none of its own)."""
+
+
+@dataclass(frozen=True)
+class SAConfig:
+    """Options of ``place(method="sa")``: simulated annealing. Temperatures
+    are in proxy-cost units.
+
+    Attributes:
+        chains: annealing chains run in parallel.
+        steps_per_stage: moves per chain between force-directed passes.
+        t_start: initial temperature.
+        t_end: final temperature.
+        p_shift: probability of a shift move (to a nearby cell).
+        p_swap: probability of a swap move (two macros exchange cells).
+        p_flip: probability of a flip move (same-footprint orientation);
+            the rest are jumps to a random cell.
+        shift_radius: cells a shift move may travel.
+        max_stages: with a budget: at most this many stages.
+        stages: without a budget: exactly this many stages.
+    """
+
     chains: int = 4
     steps_per_stage: int = 2000
     t_start: float = 0.01
     t_end: float = 2e-5
+    p_shift: float = 0.4
+    p_swap: float = 0.2
+    p_flip: float = 0.1
     shift_radius: int = 2
+    max_stages: int = 1_000_000
     stages: int = 20
-    refine_radius: int = 1
-    refine_sweeps: int = 3
+
+    def __post_init__(self):
+        for name in ("chains", "steps_per_stage", "shift_radius", "max_stages",
+                     "stages"):
+            _positive(name, getattr(self, name))
+        if not self.t_start > 0 or not 0 < self.t_end <= self.t_start:
+            raise PlacerInputError(
+                f"options t_start, t_end must satisfy 0 < t_end <= t_start, got "
+                f"{self.t_start!r}, {self.t_end!r}")
+        probs = (self.p_shift, self.p_swap, self.p_flip)
+        if min(probs) < 0 or sum(probs) > 1:
+            raise PlacerInputError(
+                "options p_shift, p_swap, p_flip must be >= 0 and sum to at most 1, "
+                f"got {probs}")
+
+
+@dataclass(frozen=True)
+class RLOptions:
+    """Options of ``place(method="rl")``.
+
+    Attributes:
+        samples: sampled episodes of the policy (the best one is kept).
+        greedy: also run the greedy (argmax) episode.
+        envs: with budget_s: episodes per fine-tuning update; None: the
+            policy's training value.
+        policy: a Policy, a policy checkpoint directory, or None (the policy
+            shipped with placer).
+    """
+
     samples: int = 16
     greedy: bool = True
+    envs: Optional[int] = None
+    policy: Any = None
 
-    def as_kwargs(self, method: str) -> dict[str, Any]:
-        sa = ("chains", "steps_per_stage", "t_start", "t_end", "shift_radius",
-              "stages")
-        keys = {"random": ("tries",), "greedy": (), "sa": sa,
-                "rl": ("samples", "greedy")}.get(method, ())
-        out = {k: getattr(self, k) for k in keys}
-        out.update(refine_radius=self.refine_radius, refine_sweeps=self.refine_sweeps)
-        return out
+    def __post_init__(self):
+        _positive("samples", self.samples, 0)
+        if self.samples == 0 and not self.greedy:
+            raise PlacerInputError("the rl method needs samples > 0 or greedy=True")
+        if self.envs is not None:
+            _positive("envs", self.envs)
+
+
+@dataclass(frozen=True)
+class RefineOptions:
+    """Options of the refinement post-pass (``place(..., refine=True)``).
+
+    Attributes:
+        refine_radius: cells around each macro that refinement tries.
+        refine_sweeps: at most this many sweeps over the macros.
+    """
+
+    refine_radius: int = 1
+    refine_sweeps: int = 3
+
+    def __post_init__(self):
+        _positive("refine_radius", self.refine_radius)
+        _positive("refine_sweeps", self.refine_sweeps)
+
+
+# The option classes of the built-in placers and of refinement (placer.placers
+# registers each method with its class; a test checks that they agree).
+METHOD_OPTIONS: dict[str, type] = {
+    "random": RandomOptions, "greedy": GreedyOptions, "sa": SAConfig,
+    "rl": RLOptions}
+
+
+def _option_union():
+    """SearchOptions: every option of every method and of refinement, each
+    Optional with default None ("the method's default", which lives only in
+    the method's own options class above)."""
+    seen: dict[str, tuple] = {}
+    docs = []
+    for cls in (*METHOD_OPTIONS.values(), RefineOptions):
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.name not in seen:
+                seen[f.name] = (f.name, Optional[hints[f.name]], field(default=None))
+        doc = (cls.__doc__ or "").split("Attributes:", 1)
+        if len(doc) == 2:
+            docs.append(doc[1].rstrip())
+    union = dataclasses.make_dataclass(
+        "SearchOptions", list(seen.values()), frozen=True)
+    union.__module__ = __name__
+    union.__doc__ = ("Method options (placer-place options.*); None means the "
+                     "method's default.\n\n    Attributes:" + "".join(docs) + "\n")
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The options given (not None), as keyword arguments of place()."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    union.as_kwargs = as_kwargs
+    return union
+
+
+SearchOptions = _option_union()
 
 
 @dataclass(frozen=True)
@@ -137,7 +252,7 @@ class PlaceConfig:
         netlist: the design (.pb.txt, .pb.txt.gz or Bookshelf .aux).
         placement: a placement whose header settings (canvas, grid, routing)
             to use; its positions are NOT used (fair start).
-        method: the placement method (placer.place; the registered ones).
+        method: the placement method (a registered placer, placer.placers).
         policy: rl: a policy checkpoint directory; None: the shipped policy.
         seed: random seed.
         budget_s: wall-clock budget, compilation included: of the search
@@ -165,7 +280,7 @@ class PlaceConfig:
     name: Optional[str] = None
     plot: bool = True
     progress: bool = True
-    weights: tuple[float, float, float] = (1.0, 0.5, 0.5)
+    weights: tuple[float, float, float] = DEFAULT_WEIGHTS
     options: SearchOptions = field(default_factory=SearchOptions)
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
 

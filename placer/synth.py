@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from placer.gridding import grid_for
 from placer.netlist.io import save_netlist, save_placement
 from placer.netlist.model import (
     HARD_MACRO,
@@ -527,8 +528,6 @@ def random_design(seed: int, max_hard: int = 140, max_soft: int = 800,
         grid: "search" (Circuit Training's gridding search picks rows and
             columns) or (columns, rows).
     """
-    from placer.gridding import grid_for
-
     rng = np.random.default_rng([seed, 0x5EED])
     num_hard = int(rng.integers(10, max_hard + 1))
     num_soft = int(rng.integers(100, max_soft + 1))

@@ -15,6 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from placer.cost.proxy import proxy_cost
+from placer.cost.terms import DEFAULT_WEIGHTS
 from placer.netlist.model import HARD_MACRO, PORT, SOFT_MACRO, STDCELL, Netlist
 
 # Colours (colour-blind safe, after Okabe & Ito).
@@ -147,8 +149,7 @@ def plot_placement(netlist: Netlist, path: str | os.PathLike, cost=None,
         The path written.
     """
     if cost is None or cost.density_map is None:
-        from placer.cost.proxy import proxy_cost
-        weights = cost.weights if cost is not None else (1.0, 0.5, 0.5)
+        weights = cost.weights if cost is not None else DEFAULT_WEIGHTS
         cost = proxy_cost(netlist, weights)
     path = os.fspath(path)
 

@@ -15,7 +15,6 @@ from hydra import compose, initialize_config_dir
 
 import placer.cli as cli
 import placer.config as config
-from placer.api import METHODS
 from placer.cli_help import (
     check_choices,
     iter_options,
@@ -27,6 +26,7 @@ from placer.cli_help import (
 )
 from placer.config import PlaceConfig, PPOConfig, QuantizeConfig, TrainRLConfig
 from placer.errors import PlacerInputError
+from placer.placers import methods
 
 REPO = Path(__file__).resolve().parents[1]
 SYNTH = REPO / "netlists" / "synth_small"
@@ -65,7 +65,8 @@ def test_help__lists_every_option_with_type_default_and_description(
     assert run_entry(monkeypatch, prog, "--help") == 0
     out = capsys.readouterr().out
     schema = ENTRIES[prog][1]
-    options = list(iter_options(schema, cli.CHOICES.get(schema)))
+    options = list(iter_options(schema, cli.CHOICES.get(schema),
+                                shown_defaults=cli.DEFAULTS.get(schema)))
     assert len(options) > 5
     lines = out.splitlines()
     for opt in options:
@@ -76,11 +77,14 @@ def test_help__lists_every_option_with_type_default_and_description(
 
 
 def test_help__place_shows_the_registered_methods(monkeypatch, capsys):
-    """placer-place --help lists the methods of the place-method registry."""
+    """placer-place --help lists the methods of the place-method registry and,
+    for each method option (None in the schema), the methods' own defaults."""
     assert run_entry(monkeypatch, "placer-place", "-h") == 0
     out = capsys.readouterr().out
-    assert f"method = sa  (str; one of: {', '.join(METHODS)})" in out
-    assert tuple(METHODS) == cli.PLACE_METHODS
+    assert "options.chains = null (sa: 4)  (int or null)" in out
+    assert "options.refine_sweeps = null (refine: 3)  (int or null)" in out
+    assert f"method = sa  (str; one of: {', '.join(methods())})" in out
+    assert cli.PLACE_METHODS == methods() == ("random", "greedy", "sa", "rl")
     assert "placer-place: place a design" in out.splitlines()[0]
 
 
@@ -92,7 +96,7 @@ def test_help__as_a_program(tmp_path):
                         "--help"], cwd=tmp_path, env=env, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "options.tries = 8  (int)" in r.stdout
+    assert "options.tries = null (random: 8)  (int or null)" in r.stdout
     assert list(tmp_path.iterdir()) == []
 
 
@@ -137,7 +141,7 @@ def test_value_outside_choices__exit_2(monkeypatch, capsys):
                      "method=gredy") == 2
     assert capsys.readouterr().err == (
         "error: invalid value 'gredy' for method; allowed: "
-        f"{', '.join(METHODS)}; did you mean 'greedy'?\n")
+        f"{', '.join(methods())}; did you mean 'greedy'?\n")
 
 
 def test_check_choices__nested_metadata_choices():

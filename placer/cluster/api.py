@@ -15,7 +15,9 @@ import numpy as np
 from placer.cluster.coarsen import coarsen, refine
 from placer.cluster.rewire import cell_hypergraph, check_assignment, clustered_netlist
 from placer.errors import PlacerInputError
+from placer.gridding import grid_for
 from placer.netlist.model import Netlist
+from placer.netlist.plc import read_plc
 
 __all__ = ["DEFAULT_NUM_CLUSTERS", "cluster", "settings_for"]
 
@@ -35,9 +37,6 @@ def settings_for(clustered: Netlist, flat: Netlist, plc: str | None,
     Circuit Training's gridding search picks it. Positions (and blockages)
     are scaled onto a canvas that changed size.
     """
-    from placer.gridding import grid_for
-    from placer.netlist.plc import read_plc
-
     st = dataclasses.replace(clustered.settings)
     grid_given = bool(flat.metadata.get("grid_given", False))
     if plc is not None:

@@ -7,6 +7,15 @@ import jax
 import jax.numpy as jnp
 
 
+def cell_centres(canvas: jnp.ndarray, rows: int, cols: int):
+    """(cx (C,), cy (R,)) centres of the grid columns and rows (row 0 at y = 0)."""
+    gw = canvas[0] / cols
+    gh = canvas[1] / rows
+    cx = (jnp.arange(cols, dtype=canvas.dtype) + 0.5) * gw
+    cy = (jnp.arange(rows, dtype=canvas.dtype) + 0.5) * gh
+    return cx, cy
+
+
 def cell_size(canvas: jnp.ndarray, rows: int, cols: int):
     """(cell width, cell height)."""
     return canvas[0] / cols, canvas[1] / rows

@@ -28,6 +28,7 @@ from placer.cost.congestion import (
 )
 from placer.cost.density import density_cost_from_map, occupied_area
 from placer.cost.grid import cell_size
+from placer.cost.terms import weighted_sum
 from placer.cost.wirelength import net_hpwl
 
 
@@ -111,7 +112,7 @@ def _proxy(arrays: CostArrays, st: CostState, weights) -> jnp.ndarray:
     h, v = smooth(st.h_net / h_routes, st.v_net / v_routes, arrays.smoothing_range)
     cong = congestion_cost_from_maps(h + st.h_mac / h_routes, v + st.v_mac / v_routes)
     w = jnp.asarray(weights, st.xy.dtype)
-    return w[0] * wl + w[1] * den + w[2] * cong
+    return weighted_sum({"wirelength": wl, "density": den, "congestion": cong}, w)
 
 
 def init_state(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,

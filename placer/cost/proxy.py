@@ -12,11 +12,10 @@ import numpy as np
 from placer.cost.arrays import CostArrays, cost_arrays, pad_placement
 from placer.cost.congestion import congestion_cost_from_maps, congestion_maps
 from placer.cost.density import density_cost_from_map, density_map
+from placer.cost.terms import DEFAULT_WEIGHTS, TERMS, weighted_sum
 from placer.cost.wirelength import wirelength
 from placer.errors import PlacerInputError
 from placer.netlist.model import Netlist
-
-DEFAULT_WEIGHTS = (1.0, 0.5, 0.5)
 
 
 def cost_terms(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
@@ -40,8 +39,8 @@ def cost_terms(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
     den = density_cost_from_map(dmap)
     h, v, h_mac, v_mac = congestion_maps(arrays, xy, orient)
     cong = congestion_cost_from_maps(h, v)
-    out = {"wirelength": wl, "density": den, "congestion": cong,
-           "proxy": w[0] * wl + w[1] * den + w[2] * cong, "hpwl": hpwl}
+    out = {"wirelength": wl, "density": den, "congestion": cong, "hpwl": hpwl}
+    out["proxy"] = weighted_sum(out, w)
     if with_maps:
         out.update(density_map=dmap, congestion_h=h, congestion_v=v,
                    congestion_h_macro=h_mac, congestion_v_macro=v_mac)
@@ -86,13 +85,13 @@ class ProxyCost:
 
 
 def _check_weights(weights) -> tuple:
+    what = f"{len(TERMS)} finite numbers (weights of {', '.join(TERMS)})"
     try:
         w = tuple(float(x) for x in weights)
     except (TypeError, ValueError):
-        raise PlacerInputError(f"weights must be three numbers, got {weights!r}") \
-            from None
-    if len(w) != 3 or not all(np.isfinite(w)):
-        raise PlacerInputError(f"weights must be three finite numbers, got {weights!r}")
+        raise PlacerInputError(f"weights must be {what}, got {weights!r}") from None
+    if len(w) != len(TERMS) or not all(np.isfinite(w)):
+        raise PlacerInputError(f"weights must be {what}, got {weights!r}")
     return w
 
 

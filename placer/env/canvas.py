@@ -7,14 +7,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-
-def cell_centres(canvas: jnp.ndarray, rows: int, cols: int):
-    """(cx (C,), cy (R,)) centres of the grid columns and rows."""
-    gw = canvas[0] / cols
-    gh = canvas[1] / rows
-    cx = (jnp.arange(cols, dtype=canvas.dtype) + 0.5) * gw
-    cy = (jnp.arange(rows, dtype=canvas.dtype) + 0.5) * gh
-    return cx, cy
+from placer.cost.grid import cell_centres
 
 
 def feasible_cells(canvas: jnp.ndarray, rows: int, cols: int, size: jnp.ndarray,
@@ -40,3 +33,6 @@ def feasible_cells(canvas: jnp.ndarray, rows: int, cols: int, size: jnp.ndarray,
     oy = oy & obst_on[:, None]
     hits = jnp.einsum("kr,kc->rc", oy.astype(canvas.dtype), ox.astype(canvas.dtype))
     return in_y[:, None] & in_x[None, :] & (hits == 0)
+
+
+__all__ = ["cell_centres", "feasible_cells"]

@@ -6,6 +6,7 @@ import dataclasses
 import os
 
 from placer.errors import PlacerInputError
+from placer.netlist.bookshelf import apply_pl, read_bookshelf, write_pl
 from placer.netlist.model import Netlist, Settings, coerce_setting, default_canvas
 from placer.netlist.pbtxt import read_pbtxt, write_pbtxt
 from placer.netlist.plc import apply_plc, read_plc, write_plc
@@ -55,7 +56,6 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
     if fmt == "pbtxt":
         nl = read_pbtxt(path, lowercase_macro=lowercase_macro)
     elif fmt == "bookshelf":
-        from placer.netlist.bookshelf import read_bookshelf
         nl = read_bookshelf(path)
     else:
         raise PlacerInputError(
@@ -76,7 +76,6 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
                 setattr(st, k, v)
             nl.metadata["plc_header"] = plc.header
         elif pfmt == "pl":
-            from placer.netlist.bookshelf import apply_pl
             nl = apply_pl(nl, placement)
         else:
             raise PlacerInputError("placement must be a .plc or .pl file", placement)
@@ -99,7 +98,6 @@ def save_placement(nl: Netlist, path: str | os.PathLike, costs: dict | None = No
     if fmt == "plc":
         write_plc(nl, path, costs=costs, info=info)
     elif fmt == "pl":
-        from placer.netlist.bookshelf import write_pl
         write_pl(nl, path)
     else:
         raise PlacerInputError("save_placement writes .plc or .pl files", path)

@@ -30,14 +30,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from placer.checkpoint import save_checkpoint
 from placer.config import QUANT_METHODS
 from placer.errors import PlacerInputError
 from placer.netlist.model import Netlist
 from placer.quant import fake
 from placer.quant import params as qparams
+from placer.quant.distill import DistillConfig, distill, record_states
 from placer.rl.networks import uncommitted
-from placer.rl.policy import QUANT_FORMAT, Policy
+from placer.rl.policy import Policy, load_policy, register_policy_format
 
+# The checkpoint format of a quantized policy (integer codes + power-of-two
+# exponents); registered with load_policy at the end of this module.
+QUANT_FORMAT = "placer-policy-quant/1"
 METHODS = QUANT_METHODS
 # Default fine-tuning steps: msqe is post-training only unless asked for.
 DEFAULT_STEPS = {"msqe": 0, "gradient": 300}
@@ -147,9 +152,6 @@ def quantize(policy: Policy | str | os.PathLike, bits: int = 8, method: str = "m
             steps > 0) without a netlist, a netlist on another grid, or a path
             that is not a policy checkpoint.
     """
-    from placer.quant.distill import DistillConfig, distill, record_states
-    from placer.rl.policy import load_policy
-
     bits = fake.check_bits(bits)
     if method not in METHODS:
         raise PlacerInputError(f"unknown quantization method {method!r}; known: "
@@ -190,8 +192,6 @@ def save_quantized(policy: QuantizedPolicy, directory: str | os.PathLike,
                    step: int | None = None) -> str:
     """Writes the quantized checkpoint (integer codes, exponents, float
     biases, metadata) into ``directory``; returns its absolute path."""
-    from placer.checkpoint import save_checkpoint
-
     dtype = _code_dtype(policy.bits)
     stored = qparams.map_kernels(
         policy.params, lambda p, w: np.asarray(policy.codes[p]).astype(dtype))
@@ -237,6 +237,8 @@ def from_checkpoint(ckpt, path: str, net) -> QuantizedPolicy:
                            method=str(q.get("method", "msqe")),
                            per_channel=bool(q.get("per_channel", False)))
 
+
+register_policy_format(QUANT_FORMAT, from_checkpoint)
 
 __all__ = ["DEFAULT_STEPS", "METHODS", "QUANT_FORMAT", "QuantizedPolicy", "build",
            "from_checkpoint", "quantize", "save_quantized"]

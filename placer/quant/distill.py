@@ -29,12 +29,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from placer.env.env import Observation, make_env
+from placer.env.env import Observation, PlacementEnv, make_env
 from placer.errors import PlacerInputError
+from placer.gridding import grid_for
 from placer.models.graph import netlist_graph
 from placer.netlist.model import Netlist
 from placer.quant import params as qparams
 from placer.quant import threshold as qthreshold
+from placer.quant.fake import exponent_of_threshold
 from placer.rl import ppo
 from placer.rl.networks import PolicyValue
 from placer.stdcell.force_directed import FDSchedule
@@ -66,8 +68,6 @@ class StateSet:
 
 @functools.lru_cache(maxsize=16)
 def _record_fn(spec, net: PolicyValue, samples: int):
-    from placer.env.env import PlacementEnv
-
     env = PlacementEnv(spec)
 
     def run(params, problem, key):
@@ -93,9 +93,7 @@ def record_states(policy, netlist: Netlist, samples: int = 8,
     Raises:
         PlacerInputError: a netlist on another grid.
     """
-
     if not netlist.metadata.get("grid_given", True):
-        from placer.gridding import grid_for
         netlist = grid_for(netlist)
     env, env_params = make_env(netlist, fd_schedule=_RECORD_FD)
     own = (policy.net.grid_rows, policy.net.grid_cols)
@@ -252,8 +250,6 @@ def distill(net: PolicyValue, float_params: Any, state_sets: Sequence[StateSet],
         if log is not None and ((i + 1) % 50 == 0 or i + 1 == cfg.steps):
             log(f"distill step {i + 1}/{cfg.steps}: KL {np.mean(losses[-50:]):.5f}")
     if cfg.method == "gradient":
-        from placer.quant.fake import exponent_of_threshold
-
         exps = {p: exponent_of_threshold(t, cfg.bits) for p, t in thresholds.items()}
         frozen = int(sum(int(np.sum(st.frozen)) for st in th_state.values()))
         flips = int(sum(int(np.sum(st.flips)) for st in th_state.values()))

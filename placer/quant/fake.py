@@ -47,6 +47,8 @@ import math
 import jax
 import jax.numpy as jnp
 
+from placer.errors import PlacerInputError
+
 MIN_BITS, MAX_BITS = 2, 8
 # MSQE searches this many exponents below the max-based one, beyond b.
 SEARCH_BELOW = 4
@@ -59,8 +61,6 @@ def qmax(bits: int) -> int:
 
 def check_bits(bits) -> int:
     """``bits`` as an int in MIN_BITS..MAX_BITS, else PlacerInputError."""
-    from placer.errors import PlacerInputError
-
     if isinstance(bits, bool) or not isinstance(bits, int | float) or \
             int(bits) != bits or not MIN_BITS <= int(bits) <= MAX_BITS:
         raise PlacerInputError(

@@ -42,16 +42,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from placer.config import SampleMix
+from placer.config import SAConfig, SampleMix
+from placer.cost.proxy import cost_terms
+from placer.cost.terms import TERMS
+from placer.env.env import make_env, random_policy
 from placer.errors import PlacerInputError
+from placer.gridding import grid_for
+from placer.models.graph import graph_size
 from placer.netlist.io import load_netlist, save_netlist, save_placement
 from placer.netlist.model import Netlist
 from placer.run_log import progress
+from placer.search.greedy import greedy_policy
+from placer.search.sa import make_sa
+from placer.synth import random_design
 
 FORMAT = "placer-dataset/1"
 MANIFEST = "manifest.json"
 SOURCES = ("random", "greedy", "sa", "perturbed")
-TERMS = ("wirelength", "density", "congestion")
 
 
 def mix_counts(mix: SampleMix) -> tuple[int, int, int, int]:
@@ -87,8 +94,6 @@ def _cells_of(xy: np.ndarray, nodes: np.ndarray, canvas: np.ndarray, rows: int,
 
 def _label(arrays, xy: np.ndarray, orient: np.ndarray, chunk: int = 32) -> dict:
     """Cost terms (float32) of placements xy (B, Vc, 2), orient (B, Vc)."""
-    from placer.cost.proxy import cost_terms
-
     fn = jax.jit(jax.vmap(lambda p, o: cost_terms(arrays, p, o)))
     out = {t: [] for t in TERMS}
     for i in range(0, len(xy), chunk):
@@ -118,10 +123,6 @@ def placement_samples(netlist: Netlist, mix: SampleMix, seed: int = 0,
         dict of arrays: xy (B, V, 2) float32, orient (B, V) int8, wirelength,
         density, congestion (B,) float32, source (B,) int8 (index in SOURCES).
     """
-    from placer.baselines.greedy import greedy_policy
-    from placer.baselines.sa import SAConfig, make_sa
-    from placer.env.env import make_env, random_policy
-
     n_rand, n_greedy, n_sa, n_pert = mix_counts(mix)
     env, params = make_env(netlist)
     rows, cols = env.spec.grid_rows, env.spec.grid_cols
@@ -263,8 +264,6 @@ def add_netlist(out_dir: str | os.PathLike, netlist_id: str, netlist: Netlist,
     tmp = os.path.join(d, "samples.tmp.npz")
     np.savez_compressed(tmp, **samples)
     os.replace(tmp, os.path.join(d, "samples.npz"))
-    from placer.models.graph import graph_size
-
     entry = {
         "id": netlist_id,
         "name": netlist.name,
@@ -369,8 +368,6 @@ def build_dataset(cfg, log=progress) -> dict:
         PlacerInputError: bad options, unreadable inputs, or a folder that
             holds a dataset of another configuration.
     """
-    from placer.synth import random_design
-
     if cfg.synthetic < 0:
         raise PlacerInputError(f"synthetic must be >= 0, got {cfg.synthetic}")
     if cfg.placements and len(cfg.placements) != len(cfg.netlists):
@@ -415,7 +412,6 @@ def build_dataset(cfg, log=progress) -> dict:
             else:
                 nl = load_netlist(job[1], job[2])
                 if not nl.metadata.get("grid_given", True):
-                    from placer.gridding import grid_for
                     nl = grid_for(nl)
                 info = {"origin": os.path.abspath(job[1])}
             report = None

@@ -36,6 +36,7 @@ import numpy as np
 
 from placer.checkpoint import restore_checkpoint
 from placer.config import RewardModelConfig
+from placer.cost.terms import TERMS
 from placer.errors import PlacerInputError
 from placer.models.gnn import MLP, EdgeCentricEncoder, EncoderOutput
 from placer.models.graph import (
@@ -57,7 +58,6 @@ from placer.models.spatial import (
 )
 from placer.netlist.model import Netlist
 
-TERMS = ("wirelength", "density", "congestion")
 CHECKPOINT_FORMAT = "placer-reward-model/1"
 # The checkpoint shipped with the package (see load_reward_model).
 DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.abspath(__file__)),

@@ -34,9 +34,10 @@ import jax.numpy as jnp
 import jraph
 import numpy as np
 
-from placer.baselines.greedy import wire_increase
 from placer.config import PolicyConfig
+from placer.cost.wiremask import wire_increase
 from placer.env.env import EnvParams, Observation
+from placer.errors import PlacerInputError
 from placer.models.conv import Conv
 from placer.models.gnn import KERNEL_INIT, MLP, EdgeCentricEncoder
 from placer.models.graph import STATIC_FEATURES, NetlistGraph, placement_graph
@@ -71,7 +72,7 @@ def wire_features(env_params: EnvParams, obs: Observation, rows: int,
     """(R * C, 2) wire-mask channels of the conv head for one observation.
 
     With inc the weighted HPWL that placing the current macro at each cell
-    adds to its nets with placed pins (placer.baselines.greedy.wire_mask, the
+    adds to its nets with placed pins (placer.cost.wiremask.wire_increase, the
     observation of MaskPlace), and lo / hi its least / largest value over
     the legal cells:
 
@@ -84,7 +85,8 @@ def wire_features(env_params: EnvParams, obs: Observation, rows: int,
     Both are 0 on illegal cells and everywhere when no net of the macro has
     a placed pin yet.
     """
-    inc = wire_increase(env_params, obs, rows, cols)
+    inc = wire_increase(env_params.cost, obs.xy, obs.placed, env_params.orient,
+                        obs.current, rows, cols)
     legal = obs.action_mask
     big = jnp.asarray(jnp.finfo(inc.dtype).max, inc.dtype)
     lo = jnp.min(jnp.where(legal, inc, big))
@@ -383,8 +385,6 @@ def with_encoder(params: Any, encoder_params: Any) -> Any:
     Raises:
         PlacerInputError: the two encoders' shapes differ.
     """
-    from placer.errors import PlacerInputError
-
     mine = params["params"]["encoder"]
     shape = lambda t: jax.tree.map(lambda a: tuple(jnp.shape(a)), t)  # noqa: E731
     if shape(mine) != shape(encoder_params):

@@ -18,13 +18,15 @@ Dimensions: B environments (divisible by the device count), D devices.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from placer.config import DistributedConfig, PPOConfig
-from placer.env.env import PlacementEnv
+from placer.env.env import EnvSpec, PlacementEnv
 from placer.errors import PlacerInputError
 from placer.rl import ppo
 from placer.rl.networks import PolicyValue
@@ -120,5 +122,20 @@ def parallel_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
                    out_shardings=replicated)
 
 
-__all__ = ["AXIS", "initialize_distributed", "make_mesh", "parallel_update",
+@functools.lru_cache(maxsize=8)
+def compiled(spec: EnvSpec, net: PolicyValue, cfg: PPOConfig, mesh=None):
+    """(env, optimizer, jitted update, jitted evaluate), built once per
+    (env spec, network, PPO config, mesh): runs in one process share
+    compilations. ``mesh``: None for one device, or a data-parallel mesh
+    (make_mesh) whose devices split the batch."""
+    env = PlacementEnv(spec)
+    optimizer = ppo.make_optimizer(cfg)
+    if mesh is None:
+        update = jax.jit(ppo.make_update(env, net, cfg, optimizer))
+    else:
+        update = parallel_update(env, net, cfg, optimizer, mesh)
+    return env, optimizer, update, jax.jit(ppo.make_evaluate(env, net))
+
+
+__all__ = ["AXIS", "compiled", "initialize_distributed", "make_mesh", "parallel_update",
            "replicate", "training_mesh"]

@@ -2,8 +2,13 @@
 
 ``best_episode`` runs the greedy episode and/or ``samples`` sampled episodes
 in one vmapped, jitted call and keeps the best (least proxy cost); the
-environment's action masks make every complete episode legal. ``place_rl``
-(= ``placer.place(method="rl")``) returns the placed Netlist.
+environment's action masks make every complete episode legal
+(``placer.place(method="rl")`` uses it: placer.placers.rl).
+
+Policy checkpoints name their format in their metadata; ``load_policy``
+finds the loader of a format in a registry (``register_policy_format``).
+This module registers the float format; placer.quant registers the
+quantized one when it is imported (``import placer`` makes it available).
 
 Dimensions: N sampled episodes, V nodes, R x C grid.
 """
@@ -13,13 +18,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from placer.checkpoint import restore_checkpoint
+from placer.checkpoint import Checkpoint, restore_checkpoint
 from placer.config import PolicyConfig
 from placer.env.env import EnvSpec, PlacementEnv
 from placer.errors import PlacerInputError
@@ -29,8 +35,6 @@ from placer.rl import ppo
 from placer.rl.networks import PolicyValue, uncommitted
 
 POLICY_FORMAT = "placer-policy/1"
-# A quantized policy (placer.quant.api: integer codes + power-of-two exponents).
-QUANT_FORMAT = "placer-policy-quant/1"
 # The policy shipped with the package (see load_policy).
 DEFAULT_POLICY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoint")
 
@@ -57,6 +61,31 @@ def model_config(meta: dict) -> PolicyConfig:
     return PolicyConfig(**{"head": "deconv", "wire_mask": False, **meta["model"]})
 
 
+# format name -> loader(checkpoint, path, network) -> Policy
+PolicyLoader = Callable[[Checkpoint, str, PolicyValue], "Policy"]
+_FORMATS: dict[str, PolicyLoader] = {}
+
+
+def register_policy_format(fmt: str, loader: PolicyLoader) -> None:
+    """Makes ``load_policy`` read checkpoints whose metadata format is
+    ``fmt`` with ``loader(checkpoint, path, network)``; the network is
+    already built from the checkpoint's model config and grid."""
+    _FORMATS[fmt] = loader
+
+
+def policy_formats() -> tuple[str, ...]:
+    """The checkpoint formats load_policy reads (registered so far)."""
+    return tuple(sorted(_FORMATS))
+
+
+def _load_float(ckpt: Checkpoint, path: str, net: PolicyValue) -> Policy:
+    del path
+    return Policy(net=net, params=uncommitted(ckpt.params), meta=ckpt.meta)
+
+
+register_policy_format(POLICY_FORMAT, _load_float)
+
+
 def load_policy(path: str | os.PathLike | None = None,
                 step: int | None = None) -> Policy:
     """Loads a policy written by placer-train (or a quantized one written by
@@ -69,7 +98,8 @@ def load_policy(path: str | os.PathLike | None = None,
         step: the step to load; None: the newest.
 
     Raises:
-        PlacerInputError: no checkpoint there, or not a policy checkpoint.
+        PlacerInputError: no checkpoint there, or not a checkpoint of a
+            registered policy format (see register_policy_format).
     """
     if path is None:
         path = DEFAULT_POLICY
@@ -83,18 +113,16 @@ def load_policy(path: str | os.PathLike | None = None,
         path = os.path.join(path, "policy")
     ckpt = restore_checkpoint(path, step)
     fmt = ckpt.meta.get("format")
-    if fmt not in (POLICY_FORMAT, QUANT_FORMAT):
+    loader = _FORMATS.get(fmt)
+    if loader is None:
+        known = ", ".join(repr(f) for f in policy_formats())
         raise PlacerInputError(
-            f"not a policy checkpoint (format {fmt!r}, expected {POLICY_FORMAT!r} "
-            f"or {QUANT_FORMAT!r})", path)
+            f"not a policy checkpoint of a known format (format {fmt!r}; known: "
+            f"{known}; quantized policies need placer.quant imported)", path)
     cfg = model_config(ckpt.meta)
     net = PolicyValue.from_config(cfg, int(ckpt.meta["grid_rows"]),
                                   int(ckpt.meta["grid_cols"]))
-    if fmt == QUANT_FORMAT:
-        from placer.quant.api import from_checkpoint
-
-        return from_checkpoint(ckpt, path, net)
-    return Policy(net=net, params=uncommitted(ckpt.params), meta=ckpt.meta)
+    return loader(ckpt, path, net)
 
 
 @functools.lru_cache(maxsize=16)
@@ -179,25 +207,6 @@ def best_episode(env, env_params, netlist: Netlist, policy: Policy,
     return np.asarray(out["xy"][b]), float(cost[b]), b
 
 
-def place_rl(netlist: Netlist, policy: Policy | str | os.PathLike | None = None,
-             samples: int = 16, greedy: bool = True, seed: int = 0,
-             refine: bool = False) -> Netlist:
-    """Places the netlist with the policy: ``placer.place(netlist,
-    method="rl", ...)`` (the best of the greedy and ``samples`` sampled
-    episodes; soft macros by Circuit Training's force-directed schedule).
-
-    Args:
-        netlist: the design (any grid for a conv-head policy; a deconv-head
-            policy's own grid otherwise).
-        policy: a Policy, a checkpoint path, or None (the shipped policy).
-        samples, greedy, seed: see best_episode.
-        refine: run coordinate-descent refinement afterwards.
-    """
-    from placer.api import place
-
-    return place(netlist, method="rl", policy=policy, seed=seed, refine=refine,
-                 samples=samples, greedy=greedy)
-
-
-__all__ = ["DEFAULT_POLICY", "POLICY_FORMAT", "Policy", "best_episode", "check_grid",
-           "load_policy", "model_config", "net_for_grid", "place_rl"]
+__all__ = ["DEFAULT_POLICY", "POLICY_FORMAT", "Policy", "PolicyLoader",
+           "best_episode", "check_grid", "load_policy", "model_config",
+           "net_for_grid", "policy_formats", "register_policy_format"]

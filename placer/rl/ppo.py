@@ -29,6 +29,7 @@ from flax import struct
 
 from placer.config import REWARD_NORMS, PPOConfig
 from placer.env.env import EnvParams, EnvSpec, Observation, PlacementEnv
+from placer.errors import PlacerInputError
 from placer.models.graph import NetlistGraph
 from placer.rl.networks import PolicyValue, masked_entropy, wire_features
 
@@ -276,8 +277,6 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
         def shard(tree):
             return tree
     if cfg.reward_norm not in REWARD_NORMS:
-        from placer.errors import PlacerInputError
-
         raise PlacerInputError(f"unknown reward_norm {cfg.reward_norm!r}; known: "
                                f"{', '.join(REWARD_NORMS)}")
     b = cfg.num_envs
@@ -290,8 +289,6 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
         t = traj.action.shape[1]
         n = b * t
         if n % cfg.num_minibatches:
-            from placer.errors import PlacerInputError
-
             raise PlacerInputError(f"num_minibatches ({cfg.num_minibatches}) must "
                                    f"divide num_envs x steps ({b} x {t})")
         stats, r = normalise_rewards(ts.reward_stats, out["reward"], cfg.reward_norm)
@@ -339,23 +336,6 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
     return update
 
 
-@functools.lru_cache(maxsize=8)
-def compiled(spec: EnvSpec, net: PolicyValue, cfg: PPOConfig, mesh=None):
-    """(env, optimizer, jitted update, jitted evaluate), built once per
-    (env spec, network, PPO config, mesh): runs in one process share
-    compilations. ``mesh``: None for one device, or a data-parallel mesh
-    (placer.rl.parallel.make_mesh) whose devices split the batch."""
-    env = PlacementEnv(spec)
-    optimizer = make_optimizer(cfg)
-    if mesh is None:
-        update = jax.jit(make_update(env, net, cfg, optimizer))
-    else:
-        from placer.rl.parallel import parallel_update
-
-        update = parallel_update(env, net, cfg, optimizer, mesh)
-    return env, optimizer, update, jax.jit(make_evaluate(env, net))
-
-
 def make_evaluate(env: PlacementEnv, net: PolicyValue):
     """``(params, problem) -> terminal dict`` of the greedy episode (jit it)."""
 
@@ -368,7 +348,7 @@ def make_evaluate(env: PlacementEnv, net: PolicyValue):
 
 
 __all__ = ["REWARD_NORMS", "Problem", "RewardStats", "TrainState", "Transition",
-           "apply_policy", "clipped_surrogate", "compiled", "compute_gae", "init_fn",
+           "apply_policy", "clipped_surrogate", "compute_gae", "init_fn",
            "init_train_state", "make_evaluate", "make_optimizer", "make_update",
            "normalise_rewards", "ppo_loss", "rollout", "update_reward_stats",
            "wire_inputs"]

@@ -47,15 +47,23 @@ import jax
 import numpy as np
 
 from placer.checkpoint import CheckpointStore, save_checkpoint
-from placer.config import TrainRLConfig
+from placer.config import PPOConfig, TrainRLConfig
 from placer.env.env import make_env
 from placer.errors import PlacerInputError
+from placer.gridding import grid_for
 from placer.models.graph import netlist_graph
 from placer.netlist.model import Netlist
+from placer.reward_model.model import load_reward_model
 from placer.rl import ppo
 from placer.rl.networks import PolicyValue, uncommitted, with_encoder
-from placer.rl.parallel import replicate, training_mesh
-from placer.rl.policy import POLICY_FORMAT
+from placer.rl.parallel import compiled, replicate, training_mesh
+from placer.rl.policy import (
+    POLICY_FORMAT,
+    Policy,
+    check_grid,
+    load_policy,
+    model_config,
+)
 from placer.run_log import RunLogger, progress
 from placer.stdcell.force_directed import FDSchedule
 
@@ -89,8 +97,6 @@ def checkpoint_model(cfg: TrainRLConfig, log=None) -> TrainRLConfig:
     """``cfg`` with the network of its init_checkpoint (fine-tuning continues
     that network, whatever the config's model says; only freeze_encoder is
     taken from the config). ``log`` is told which fields differed."""
-    from placer.rl.policy import load_policy, model_config
-
     if cfg.init_checkpoint is None:
         return cfg
     model = dataclasses.replace(model_config(load_policy(cfg.init_checkpoint).meta),
@@ -108,7 +114,6 @@ def build_session(cfg: TrainRLConfig, netlist: Netlist, mesh=None) -> Session:
     data-parallel ``mesh`` (placer.rl.parallel) the update splits the batch
     over its devices and the problem is replicated on them."""
     if not netlist.metadata.get("grid_given", True):
-        from placer.gridding import grid_for
         netlist = grid_for(netlist)
     env, params = make_env(netlist, fd_schedule=FDSchedule(num_steps=cfg.fd_steps))
     problem = ppo.Problem(params, netlist_graph(netlist))
@@ -116,7 +121,7 @@ def build_session(cfg: TrainRLConfig, netlist: Netlist, mesh=None) -> Session:
         problem = replicate(problem, mesh)
     s = netlist.settings
     net = PolicyValue.from_config(cfg.model, int(s.grid_rows), int(s.grid_cols))
-    env, optimizer, update, evaluate = ppo.compiled(env.spec, net, cfg.ppo, mesh)
+    env, optimizer, update, evaluate = compiled(env.spec, net, cfg.ppo, mesh)
     return Session(env, problem, net, optimizer, update, evaluate)
 
 
@@ -130,8 +135,6 @@ def initial_params(cfg: TrainRLConfig, session: Session, key: jax.Array):
     """
     init = ppo.init_fn(session.env.spec, session.net)
     if cfg.init_checkpoint is not None:
-        from placer.rl.policy import check_grid, load_policy
-
         pol = load_policy(cfg.init_checkpoint)
         check_grid(pol, session.net.grid_rows, session.net.grid_cols)
         expect = jax.tree.map(lambda s: tuple(s.shape),
@@ -142,8 +145,6 @@ def initial_params(cfg: TrainRLConfig, session: Session, key: jax.Array):
         return pol.params
     params = init(key, session.problem)
     if cfg.encoder_checkpoint is not None:
-        from placer.reward_model.model import load_reward_model
-
         rm = load_reward_model(cfg.encoder_checkpoint)
         params = with_encoder(params, rm.params["params"]["encoder"])
     return params
@@ -328,9 +329,6 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
         PlacerInputError: a quantized policy, a non-positive budget, or a
             deconv policy on another grid.
     """
-    from placer.config import PPOConfig
-    from placer.rl.policy import Policy, check_grid, model_config
-
     t0 = time.perf_counter() if t_started is None else t_started
     if not budget_s > 0:
         raise PlacerInputError(f"budget_s must be positive, got {budget_s!r}")

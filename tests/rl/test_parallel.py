@@ -12,7 +12,7 @@ import pytest
 
 from placer.errors import PlacerInputError
 from placer.rl import ppo
-from placer.rl.parallel import training_mesh
+from placer.rl.parallel import compiled, training_mesh
 from tests.rl.parallel_check import flat, probe_start
 from tests.rl.probe import PROBE_CFG
 
@@ -25,7 +25,7 @@ def test_parallel_update__two_devices_match_one(tmp_path):
     partitioned (it all-reduces across devices); 3 environments on 2
     devices are refused."""
     env, problem, net, _, ts = probe_start()
-    update = ppo.compiled(env.spec, net, PROBE_CFG)[2]   # shared with other tests
+    update = compiled(env.spec, net, PROBE_CFG)[2]   # shared with other tests
     new, metrics = update(ts, problem)
     ref = {"start": flat(ts.params), "params": flat(new.params),
            "opt_state": flat(new.opt_state), "metrics": flat(metrics)}

@@ -13,6 +13,7 @@ from placer.errors import PlacerInputError
 from placer.models.graph import netlist_graph
 from placer.reward_model.model import RewardPredictor, init_params
 from placer.rl import ppo
+from placer.rl.parallel import compiled
 from placer.rl.networks import (
     MASKED_LOGIT,
     DeconvHead,
@@ -233,7 +234,7 @@ def _probe_update(**kw):
     tests)."""
     env, problem = probe_problem()
     net = small_net(**kw)
-    env, opt, update, evaluate = ppo.compiled(env.spec, net, PROBE_CFG)
+    env, opt, update, evaluate = compiled(env.spec, net, PROBE_CFG)
     return {"env": env, "problem": problem, "net": net, "opt": opt,
             "update": update, "evaluate": evaluate}
 

@@ -12,7 +12,8 @@ import placer
 from placer.config import TrainRLConfig
 from placer.errors import PlacerInputError
 from placer.legality import check_legality
-from placer.rl.policy import load_policy, place_rl
+from placer.api import place_rl
+from placer.rl.policy import load_policy
 from placer.rl.train import train
 from tests.rl.probe import BEST_CELL, PROBE_CFG, SMALL, probe_netlist
 

@@ -14,15 +14,15 @@ and the best placement seen at a stage end is kept.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from placer.config import SAConfig
 from placer.cost.arrays import oriented_sizes
+from placer.cost.grid import cell_centres
 from placer.cost.incremental import init_state, move, move_arrays
-from placer.env.canvas import cell_centres
 from placer.env.env import EnvParams, PlacementEnv
 
 # orientation families: same footprint, mirrored / rotated by 180 degrees
@@ -30,21 +30,6 @@ _FAMILY = np.array([[0, 4, 1, 5],    # N, FN, S, FS
                     [2, 6, 3, 7]],   # E, FE, W, FW
                    dtype=np.int32)
 _FAMILY_OF = np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int32)
-
-
-@dataclass(frozen=True)
-class SAConfig:
-    """Annealing settings. Temperatures are in proxy-cost units."""
-
-    chains: int = 4
-    steps_per_stage: int = 2000
-    t_start: float = 0.01
-    t_end: float = 2e-5
-    p_shift: float = 0.4
-    p_swap: float = 0.2
-    p_flip: float = 0.1
-    shift_radius: int = 2
-    max_stages: int = 1_000_000
 
 
 def _legal_one(sizes, xy, movable_on, hard, hard_on, block_xy, block_size, block_on,
@@ -166,7 +151,7 @@ def make_sa(env: PlacementEnv, params: EnvParams, cfg: SAConfig):
 
 def anneal(env: PlacementEnv, params: EnvParams, init_cells: np.ndarray,
            init_orients: np.ndarray, key: jax.Array, budget_s: float | None,
-           cfg: SAConfig = SAConfig(), stages: int = 20, progress=None,
+           cfg: SAConfig | None = None, stages: int | None = None, progress=None,
            t_started: float | None = None):
     """Runs SA chains from (B, M) initial cells / orientations.
 
@@ -179,6 +164,8 @@ def anneal(env: PlacementEnv, params: EnvParams, init_cells: np.ndarray,
     history list of (seconds, best cost)).
     """
     t0 = time.perf_counter() if t_started is None else t_started
+    cfg = SAConfig() if cfg is None else cfg
+    stages = cfg.stages if stages is None else stages
     stage, refresh, _, _ = make_sa(env, params, cfg)
     cells = jnp.asarray(init_cells)
     orients = jnp.asarray(init_orients)

@@ -16,11 +16,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from placer.baselines.sa import _FAMILY, _FAMILY_OF, SAConfig, _legal_one, make_sa
+from placer.config import SAConfig
 from placer.cost.arrays import oriented_sizes
+from placer.cost.grid import cell_centres
 from placer.cost.incremental import move, move_arrays
-from placer.env.canvas import cell_centres
 from placer.env.env import EnvParams, PlacementEnv
+from placer.search.sa import _FAMILY, _FAMILY_OF, _legal_one, make_sa
 
 
 def make_refine(env: PlacementEnv, params: EnvParams, radius: int):
