@@ -27,6 +27,7 @@ from placer.cli_help import (
 from placer.config import PlaceConfig, PPOConfig, QuantizeConfig, TrainRLConfig
 from placer.errors import PlacerInputError
 from placer.placers import methods
+from placer.synth import main
 
 REPO = Path(__file__).resolve().parents[1]
 SYNTH = REPO / "netlists" / "synth_small"
@@ -283,3 +284,16 @@ def test_one_line__first_sentence_outside_parentheses():
     assert one_line("a thing (see X. Y). More text.") == "a thing (see X. Y)."
     assert one_line("lambda. 1.0 is the default") == "lambda. 1.0 is the default"
     assert one_line("no period") == "no period"
+
+
+def test_synth_help__every_option_described_with_its_default(capsys):
+    """placer-synth (argparse) --help: each option with a description and its
+    default."""
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for text in ("--num-hard NUM_HARD hard macros (default: 20)",
+                 "--utilization UTILIZATION macro area over canvas area (default: 0.6)",
+                 "--seed SEED random seed"):
+        assert text in out
