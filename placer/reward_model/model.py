@@ -320,42 +320,21 @@ class RewardPredictor(nn.Module):
     """Encoder + graph readout + one MLP head per cost term.
 
     Attributes:
-        hidden, num_layers, mlp_layers: the encoder's sizes (EdgeCentricEncoder).
-        head_hidden: hidden widths of each head (then a linear output).
-        edge_distance: give the edge MLPs each pair's |dx|, |dy| besides the
-            net weight (see placement_graph); CT's model has the weight only.
-        spatial: add a SpatialReadout (the heads read both readouts).
-        spatial_grid, map_channels, cnn_channels, cell_scores: its sizes
-            (SpatialReadout's grid, channels, cnn, scores).
-        physical_maps: SpatialReadout's ``physical`` (cost-unit estimate maps).
-        wirelength_estimate: the heads also read pair_wirelength, a
-            wirelength estimate from the connected node pairs.
+        cfg: the model's sizes and inputs (placer.config.RewardModelConfig,
+            the one source of their defaults and meanings): the encoder's
+            hidden / num_layers / mlp_layers (EdgeCentricEncoder), each
+            head's head_hidden widths (then a linear output), edge_distance
+            (the edge MLPs read each pair's |dx|, |dy| besides the net
+            weight), the optional SpatialReadout (spatial, spatial_grid,
+            map_channels, cnn_channels, cell_scores, physical_maps) and
+            wirelength_estimate (the heads also read pair_wirelength).
     """
 
-    hidden: int = 64
-    num_layers: int = 3
-    mlp_layers: int = 1
-    head_hidden: tuple[int, ...] = (64, 32)
-    edge_distance: bool = False
-    spatial: bool = False
-    spatial_grid: tuple[int, int] = (48, 64)
-    map_channels: int = 8
-    cnn_channels: tuple[int, ...] = (16, 16, 16)
-    cell_scores: int = 4
-    physical_maps: bool = False
-    wirelength_estimate: bool = False
+    cfg: RewardModelConfig = RewardModelConfig()
 
     @classmethod
     def from_config(cls, cfg: RewardModelConfig) -> RewardPredictor:
-        return cls(hidden=cfg.hidden, num_layers=cfg.num_layers,
-                   mlp_layers=cfg.mlp_layers, head_hidden=tuple(cfg.head_hidden),
-                   edge_distance=cfg.edge_distance, spatial=cfg.spatial,
-                   spatial_grid=tuple(cfg.spatial_grid),
-                   map_channels=cfg.map_channels,
-                   cnn_channels=tuple(cfg.cnn_channels),
-                   cell_scores=cfg.cell_scores,
-                   physical_maps=cfg.physical_maps,
-                   wirelength_estimate=cfg.wirelength_estimate)
+        return cls(cfg)
 
     @nn.compact
     def __call__(self, graph: NetlistGraph, xy: jax.Array,
@@ -372,18 +351,19 @@ class RewardPredictor(nn.Module):
         Returns:
             (3,) standardised wirelength, density and congestion.
         """
-        g = placement_graph(graph, xy, orient, placed, self.edge_distance)
-        out = EdgeCentricEncoder(self.hidden, self.num_layers, self.mlp_layers,
+        c = self.cfg
+        g = placement_graph(graph, xy, orient, placed, c.edge_distance)
+        out = EdgeCentricEncoder(c.hidden, c.num_layers, c.mlp_layers,
                                  name="encoder")(g)
         h = out.readout()
-        if self.spatial:
+        if c.spatial:
             h = jnp.concatenate([h, SpatialReadout(
-                tuple(self.spatial_grid), self.map_channels,
-                tuple(self.cnn_channels), self.cell_scores, self.physical_maps,
+                tuple(c.spatial_grid), c.map_channels,
+                tuple(c.cnn_channels), c.cell_scores, c.physical_maps,
                 name="spatial")(g, out, graph.weight_mean)])
-        if self.wirelength_estimate:
+        if c.wirelength_estimate:
             h = jnp.concatenate([h, pair_wirelength(g, graph.canvas)[None]])
-        heads = [MLP((*self.head_hidden, 1), activate_final=False,
+        heads = [MLP((*c.head_hidden, 1), activate_final=False,
                      name=f"{term}_head")(h)[0] for term in TERMS]
         return jnp.stack(heads)
 
@@ -452,12 +432,13 @@ class RewardModel:
         padding changes no prediction
         (tests/reward_model/test_spatial_readout.py)."""
         module, grid = self.module, None
-        if module.spatial:
+        if module.cfg.spatial:
             rows, cols = netlist_grid(netlist)
-            rm, cm = module.spatial_grid
+            rm, cm = module.cfg.spatial_grid
             if rows > rm or cols > cm:
                 grid = (max(rm, -(-rows // 16) * 16), max(cm, -(-cols // 16) * 16))
-                module = module.clone(spatial_grid=grid)
+                module = module.clone(
+                    cfg=dataclasses.replace(module.cfg, spatial_grid=grid))
         if grid not in self._applies:
             self._applies[grid] = jax.jit(
                 lambda params, graph, xy, orient, mean, std: _denormalise(

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import placer
+from placer.config import RewardModelConfig
 from placer.models import EdgeCentricEncoder, GraphSpec, netlist_graph, placement_graph
 from placer.models.graph import graph_edges
 from placer.reward_model.model import RewardPredictor, init_params
@@ -104,8 +105,8 @@ def test_predictor__padding_changes_nothing(synth, edge_distance):
     small = netlist_graph(synth)
     big = netlist_graph(synth, GraphSpec(small.graph.nodes.shape[0] + 128,
                                          small.graph.edges.shape[0] + 256))
-    model = RewardPredictor(hidden=16, num_layers=2, head_hidden=(16,),
-                            edge_distance=edge_distance)
+    model = RewardPredictor(RewardModelConfig(
+        hidden=16, num_layers=2, head_hidden=(16,), edge_distance=edge_distance))
     params = init_params(model, jax.random.PRNGKey(1), small)
     p_small = model.apply(params, small, synth.node_xy, synth.node_orient)
     p_big = model.apply(params, big, synth.node_xy, synth.node_orient)
@@ -122,7 +123,8 @@ def test_predictor__padding_changes_nothing(synth, edge_distance):
 def test_predictor__sees_the_placement(synth):
     """Moving the macros changes the prediction; the params are shared by vmap."""
     g = netlist_graph(synth)
-    model = RewardPredictor(hidden=16, num_layers=2, head_hidden=(16,))
+    model = RewardPredictor(RewardModelConfig(hidden=16, num_layers=2,
+                                              head_hidden=(16,), edge_distance=False))
     params = init_params(model, jax.random.PRNGKey(2), g)
     xy = np.stack([synth.node_xy, synth.node_xy[::-1]])
     out = jax.vmap(lambda p: model.apply(params, g, p))(jnp.asarray(xy))

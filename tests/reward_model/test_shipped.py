@@ -41,7 +41,7 @@ def test_graph_checkpoint__still_loads():
     from placer.reward_model.model import GRAPH_CHECKPOINT
 
     model = placer.load_reward_model(GRAPH_CHECKPOINT)
-    assert not model.module.spatial
+    assert not model.module.cfg.spatial
     d = ROOT / "netlists" / "design_2"
     nl = placer.load_netlist(d / "netlist.pb.txt", d / "initial.plc")
     assert all(np.isfinite(v) for v in model.predict(nl).values())

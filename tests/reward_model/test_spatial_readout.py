@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import placer
+from placer.config import RewardModelConfig
 from placer.cost.arrays import cost_arrays
 from placer.cost.density import density_map
 from placer.models import GraphSpec, netlist_graph
@@ -32,9 +33,10 @@ def synth():
 
 
 def _model(**kw):
-    return RewardPredictor(hidden=8, num_layers=1, head_hidden=(8,), edge_distance=True,
-                           spatial=True, spatial_grid=kw.pop("grid", GRID),
-                           map_channels=4, cnn_channels=(8, 8), cell_scores=2, **kw)
+    return RewardPredictor(RewardModelConfig(
+        hidden=8, num_layers=1, head_hidden=(8,), edge_distance=True, spatial=True,
+        spatial_grid=kw.pop("grid", GRID), map_channels=4, cnn_channels=(8, 8),
+        cell_scores=2, **kw))
 
 
 def test_masked_top_k_mean__known_answer():
@@ -63,7 +65,7 @@ def test_spatial_maps__coverage_channels_are_the_density_map(synth):
                            mutable=["intermediates"])
     maps = np.asarray(state["intermediates"]["spatial"]["maps"][0])
     r, c = synth.settings.grid_rows, synth.settings.grid_cols
-    ch = model.map_channels
+    ch = model.cfg.map_channels
     arrays = cost_arrays(synth)
     pad = arrays.node_is_macro.shape[0] - synth.num_nodes
     want = density_map(arrays, jnp.asarray(np.pad(synth.node_xy, ((0, pad), (0, 0)))),
@@ -226,7 +228,7 @@ def test_physical_maps__density_and_routing_demand(synth):
     block = np.array([s.macro_routes_hor / s.routes_per_micron_hor,
                       s.macro_routes_ver / s.routes_per_micron_ver])
     ext = np.abs(synth.node_xy[send] - synth.node_xy[recv]) / cell     # (E, 2) cells
-    hard = maps[..., model.map_channels]
+    hard = maps[..., model.cfg.map_channels]
     for axis in (0, 1):
         want = (w * ext[:, axis]).sum() / tracks[axis] + block[axis] * hard.sum()
         np.testing.assert_allclose(est[..., 1 + axis].sum(), want, rtol=2e-3)

@@ -69,7 +69,7 @@ def test_train__spatial_readout_loss_falls_and_loads(dataset, tmp_path):
     cfg = _cfg(dataset, tmp_path / "s", 150, learning_rate=3e-3, model=TINY_SPATIAL)
     train(cfg, log=lambda s: None)
     model = load_reward_model(tmp_path / "s")
-    assert model.module.spatial and model.module.spatial_grid == (30, 24)
+    assert model.module.cfg.spatial and model.module.cfg.spatial_grid == (30, 24)
     data = load_dataset(dataset)
     split = split_dataset(data, cfg.val_fraction, (), cfg.seed)
     spec = GraphSpec.for_netlists([d.netlist for d in data])

@@ -8,12 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from placer.config import PolicyConfig, PPOConfig
+from placer.config import PolicyConfig, PPOConfig, RewardModelConfig
 from placer.errors import PlacerInputError
 from placer.models.graph import netlist_graph
 from placer.reward_model.model import RewardPredictor, init_params
 from placer.rl import ppo
-from placer.rl.parallel import compiled
 from placer.rl.networks import (
     MASKED_LOGIT,
     DeconvHead,
@@ -21,6 +20,7 @@ from placer.rl.networks import (
     wire_features,
     with_encoder,
 )
+from placer.rl.parallel import compiled
 from tests.rl.probe import (
     BEST_CELL,
     PROBE_CFG,
@@ -102,8 +102,8 @@ def _apply(net, params, problem, obs):
 
 
 def _reward_model_params(hidden, seed=1, edge_distance=SMALL.edge_distance):
-    rm = RewardPredictor(hidden=hidden, num_layers=1, mlp_layers=1,
-                         edge_distance=edge_distance)
+    rm = RewardPredictor(RewardModelConfig(hidden=hidden, num_layers=1, mlp_layers=1,
+                                           edge_distance=edge_distance))
     init = jax.jit(lambda k, g: init_params(rm, k, g))
     return init(jax.random.PRNGKey(seed), netlist_graph(probe_netlist()))
 
