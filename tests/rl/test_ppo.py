@@ -239,7 +239,10 @@ def _probe_update(**kw):
             "update": update, "evaluate": evaluate}
 
 
-@pytest.mark.parametrize("wire_mask", [False, True])
+# without the wire mask: its own compilation and the slower learner (slow);
+# with it (the default network, shared with the other tests): the fast variant
+@pytest.mark.parametrize("wire_mask", [pytest.param(False, marks=pytest.mark.slow),
+                                       True])
 def test_ppo__probe_learns_best_cell(wire_mask):
     """PPO finds the single best cell of the probe in 20 updates (a few
     seconds after compilation): the greedy action becomes it and the sampled
