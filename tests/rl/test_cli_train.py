@@ -124,6 +124,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# two JAX processes plus a one-process run; fast variants: the two-device
+# update in tests/rl/test_parallel.py and test_run_train__files_in_policy_out
+@pytest.mark.slow
 def test_placer_train__two_processes_train_as_one(tmp_path):
     """placer-train run as two processes joined by jax.distributed (one CPU
     device each: a data-parallel mesh across two hosts) trains as one
