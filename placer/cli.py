@@ -22,6 +22,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from placer.cli_help import check_choices, explained, value_text
 from placer.config import (
     ClusterConfig,
+    ConvertConfig,
     DatasetConfig,
     EvaluateConfig,
     PlaceConfig,
@@ -70,6 +71,7 @@ def register_configs() -> None:
     cs.store(name="base_pretrain", node=_schema(PretrainConfig))
     cs.store(name="base_train_rl", node=_schema(TrainRLConfig))
     cs.store(name="base_quantize", node=_schema(QuantizeConfig))
+    cs.store(name="base_convert", node=_schema(ConvertConfig))
 
 
 register_configs()
@@ -113,6 +115,8 @@ USAGE = {
                "[num_clusters=800] [output_dir=placer_out]",
     "quantize": "placer-quantize policy=<dir> [bits=8] [method=msqe|gradient] "
                 "[netlist=<file> placement=<file.plc>] [output_dir=quant_out]",
+    "convert": "placer-convert input=<design> output=<file> ['lef=[a.lef]'] "
+               "[placement=<file>] [def_out.template=<in.def>]",
 }
 
 
@@ -167,6 +171,12 @@ def _check_outputs(cfg) -> None:
             check_writable_dir(os.path.dirname(_path(value)), _path(value))
 
 
+def _lef(cfg) -> dict:
+    """``lef=`` keyword for load_netlist: the config's LEF paths, if any."""
+    paths = getattr(cfg, "lef", ())
+    return {"lef": [_path(p) for p in paths]} if paths else {}
+
+
 def _output_dir(p: str) -> str:
     """The absolute output folder ``p``, created if missing."""
     out_dir = _path(p)
@@ -198,7 +208,7 @@ def run_evaluate(cfg: EvaluateConfig) -> dict:
         PlacerInputError: a missing or malformed input, a bad setting or
             weight, or an output that cannot be written.
     """
-    nl = load_netlist(_path(cfg.netlist), _path(cfg.placement),
+    nl = load_netlist(_path(cfg.netlist), _path(cfg.placement), **_lef(cfg),
                       **cfg.settings.as_kwargs())
     cost = proxy_cost(nl, cfg.weights)
     result = {
@@ -234,8 +244,9 @@ def run_place(cfg: PlaceConfig) -> dict:
     from placer.api import place
     from placer.legality import check_legality
 
-    nl = load_netlist(_path(cfg.netlist), _path(cfg.placement),
+    nl = load_netlist(_path(cfg.netlist), _path(cfg.placement), **_lef(cfg),
                       **cfg.settings.as_kwargs())
+    nl, flat_def = _def_flow_input(nl, cfg)
     t0 = time.perf_counter()
     rl = {"policy": _path(cfg.policy)} if cfg.method == "rl" else {}
     out = place(nl, method=cfg.method, seed=cfg.seed, budget_s=cfg.budget_s,
@@ -263,9 +274,80 @@ def run_place(cfg: PlaceConfig) -> dict:
         plot_placement(out, base + ".png", cost,
                        title=f"{nl.name}: {cfg.method}, proxy {cost.proxy:.4f}")
         result["plot"] = base + ".png"
+    result.update(_def_flow_output(out, cfg, base, flat_def))
     result["json"] = base + ".json"
     _write_json(result, base + ".json")
     return result
+
+
+def _def_flow_input(nl, cfg: PlaceConfig):
+    """A flat design read from DEF (with standard cells) is clustered first.
+
+    Returns:
+        (netlist to place, the DEF path it came from or None).
+    """
+    md = nl.metadata.get("lefdef")
+    if md is None:
+        return nl, None
+    if len(nl.stdcells):
+        from placer.cluster.api import cluster
+
+        overrides = cfg.settings.as_kwargs()
+        nl = cluster(nl, cfg.num_clusters, seed=cfg.seed)
+        if overrides:
+            nl = nl.with_settings(**overrides)
+    return nl, md["def"]
+
+
+def _def_flow_output(out, cfg: PlaceConfig, base: str, flat_def: str | None) -> dict:
+    """Writes <base>.def (+ .tcl, and the clustered .pb.txt the .plc refers
+    to) when the netlist came from DEF or def_out.template is given."""
+    d = cfg.def_out
+    template = _path(d.template) if d.template else flat_def
+    result = {}
+    if flat_def is not None:
+        from placer.netlist.io import save_netlist
+
+        save_netlist(out, base + ".pb.txt")
+        result["netlist_out"] = base + ".pb.txt"
+    if template is None:
+        return result
+    from placer.netlist.io import save_placement
+
+    s = save_placement(out, base + ".def", template=template, fixed=d.fixed,
+                       snap=d.snap, mapping=d.mapping, tcl=d.tcl)
+    result["def"] = base + ".def"
+    if d.tcl:
+        result["tcl"] = s["tcl"]
+    result["def_macros"] = s["macros"]
+    result["def_macros_outside_core"] = len(s["outside_core"])
+    result["def_macro_overlaps"] = len(s["overlaps"])
+    result["def_max_snap_um"] = s["max_snap_shift_um"]
+    return result
+
+
+def run_convert(cfg: ConvertConfig) -> dict:
+    """Converts cfg.input (+ placement) to cfg.output; returns the summary."""
+    from placer.cluster.api import cluster
+    from placer.netlist.convert import convert
+
+    d = cfg.def_out
+    transform = (lambda nl: cluster(nl, cfg.num_clusters, seed=0)) \
+        if cfg.cluster else None
+    return convert(_path(cfg.input), _path(cfg.output),
+                   lef=[_path(p) for p in cfg.lef] or None,
+                   placement=_path(cfg.placement), transform=transform,
+                   template=_path(d.template) if d.template else None,
+                   fixed=d.fixed, snap=d.snap, mapping=d.mapping, tcl=d.tcl,
+                   **cfg.settings.as_kwargs())
+
+
+@_explained("placer-convert", "convert", ConvertConfig)
+@hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="convert")
+def convert(dict_cfg: DictConfig) -> None:
+    """``placer-convert``: converts a design (and placement) between DEF/LEF,
+    Circuit Training .pb.txt + .plc and Bookshelf; prints the JSON summary."""
+    _run_command(dict_cfg, USAGE["convert"], required="input", run=run_convert)
 
 
 def run_cluster(cfg: ClusterConfig) -> dict:
@@ -279,7 +361,7 @@ def run_cluster(cfg: ClusterConfig) -> dict:
     from placer.netlist.io import save_netlist, save_placement
 
     overrides = cfg.settings.as_kwargs()
-    flat = load_netlist(_path(cfg.netlist), **overrides)
+    flat = load_netlist(_path(cfg.netlist), **_lef(cfg), **overrides)
     out = cluster(flat, cfg.num_clusters, seed=cfg.seed,
                   max_area_ratio=cfg.max_area_ratio,
                   max_net_degree=cfg.max_net_degree,

@@ -10,6 +10,7 @@ too, each field's default in exactly one place.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -49,6 +50,9 @@ class SettingsOverrides:
         overlap_threshold: hard-macro overlap (area over the smaller macro's)
             above which a placement is illegal.
         soft_macros_squared: treat soft macros as squares of their area.
+        netlist_pin_orientation: turn hard-macro pin offsets by the
+            orientation in the netlist, as the TILOS evaluator does (false:
+            Circuit Training's convention).
     """
 
     canvas_width: Optional[float] = None
@@ -62,6 +66,7 @@ class SettingsOverrides:
     smoothing_range: Optional[int] = None
     overlap_threshold: Optional[float] = None
     soft_macros_squared: Optional[bool] = None
+    netlist_pin_orientation: Optional[bool] = None   # the TILOS evaluator's pins
 
     def as_kwargs(self) -> dict[str, Any]:
         """The overrides that are set, as keyword arguments of load_netlist."""
@@ -80,6 +85,7 @@ class EvaluateConfig:
         plot: a PNG to draw the placement and its cost maps into.
         output: a JSON file to write the breakdown into (it is always printed).
         settings: settings that override those of the files.
+        lef: a DEF netlist's LEF files (technology LEF first).
     """
 
     netlist: str = "???"   # OmegaConf's MISSING: compose fails without a value
@@ -88,15 +94,20 @@ class EvaluateConfig:
     plot: Optional[str] = None
     output: Optional[str] = None
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+    lef: tuple[str, ...] = ()   # a DEF netlist's LEF files (technology LEF first)
 
     def __post_init__(self):
         # OmegaConf hands sequences over as lists; keep the config hashable.
         object.__setattr__(self, "weights", tuple(self.weights))
+        object.__setattr__(self, "lef", tuple(self.lef))
 
 
 def _positive(name: str, value, minimum=1) -> None:
-    if isinstance(value, bool) or not value >= minimum:
-        raise PlacerInputError(f"option {name} must be >= {minimum}, got {value!r}")
+    """Raises PlacerInputError unless ``value`` is an int >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+            or value < minimum:
+        raise PlacerInputError(
+            f"option {name} must be an integer >= {minimum}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,11 @@ class SAConfig:
         for name in ("chains", "steps_per_stage", "shift_radius", "max_stages",
                      "stages"):
             _positive(name, getattr(self, name))
+        if not all(isinstance(t, numbers.Real) and not isinstance(t, bool)
+                   for t in (self.t_start, self.t_end, self.p_shift, self.p_swap,
+                             self.p_flip)):
+            raise PlacerInputError(
+                "options t_start, t_end, p_shift, p_swap, p_flip must be numbers")
         if not self.t_start > 0 or not 0 < self.t_end <= self.t_start:
             raise PlacerInputError(
                 f"options t_start, t_end must satisfy 0 < t_end <= t_start, got "
@@ -245,6 +261,28 @@ SearchOptions = _option_union()
 
 
 @dataclass(frozen=True)
+class DefOutput:
+    """How a placement is written as DEF (placer-place, placer-convert).
+
+    Attributes:
+        template: the DEF to rewrite; None: the input DEF (placer-place
+            writes no DEF for a non-DEF netlist without one).
+        fixed: mark the placed macros FIXED instead of PLACED.
+        snap: "site" (site / row grid), "manufacturing" or "dbu".
+        mapping: canvas -> die: "offset" (canvas origin at the die's
+            lower-left corner), "core" (at the core's lower-left corner) or
+            "scale" (canvas stretched onto the die).
+        tcl: also write OpenROAD place_macro commands (<name>.tcl).
+    """
+
+    template: Optional[str] = None
+    fixed: bool = False
+    snap: str = "site"
+    mapping: str = "offset"
+    tcl: bool = True
+
+
+@dataclass(frozen=True)
 class PlaceConfig:
     """``placer-place``: place a design (random, greedy, SA or the RL policy).
 
@@ -267,6 +305,11 @@ class PlaceConfig:
         weights: (wirelength, density, congestion) weights of the reported cost.
         options: method options.
         settings: settings that override those of the files.
+        lef: a DEF netlist's LEF files (technology LEF first).
+        num_clusters: a DEF netlist is clustered into this many soft macros;
+            None: placer.cluster's default.
+        def_out: how the result is also written as <name>.def / .tcl (DEF
+            flow).
     """
 
     netlist: str = "???"
@@ -283,9 +326,16 @@ class PlaceConfig:
     weights: tuple[float, float, float] = DEFAULT_WEIGHTS
     options: SearchOptions = field(default_factory=SearchOptions)
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+    # DEF flow (see DefOutput): a .def netlist is read with these LEFs,
+    # clustered into num_clusters soft macros (None: placer.cluster's
+    # default) and the result also written as <name>.def / .tcl.
+    lef: tuple[str, ...] = ()
+    num_clusters: Optional[int] = None
+    def_out: DefOutput = field(default_factory=DefOutput)
 
     def __post_init__(self):
         object.__setattr__(self, "weights", tuple(self.weights))
+        object.__setattr__(self, "lef", tuple(self.lef))
 
 
 @dataclass(frozen=True)
@@ -704,6 +754,7 @@ class ClusterConfig:
         output_dir: where <name>.pb.txt, <name>.plc and <name>.json go.
         name: file name stem; None: <design>_clustered.
         settings: settings that override the derived ones.
+        lef: a DEF netlist's LEF files (technology LEF first).
     """
 
     netlist: str = "???"
@@ -719,6 +770,10 @@ class ClusterConfig:
     output_dir: str = "placer_out"
     name: Optional[str] = None
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+    lef: tuple[str, ...] = ()   # a DEF netlist's LEF files (technology LEF first)
+
+    def __post_init__(self):
+        object.__setattr__(self, "lef", tuple(self.lef))
 
 
 @dataclass(frozen=True)
@@ -761,3 +816,34 @@ class QuantizeConfig:
     seed: int = 0
     output_dir: str = "quant_out"
     settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+
+
+@dataclass(frozen=True)
+class ConvertConfig:
+    """``placer-convert``: a design (and placement) from one format to another.
+
+    Attributes:
+        input: the design: .pb.txt, .pb.txt.gz, Bookshelf .aux, .def, .def.gz.
+        output: the file to write; its extension picks the format (.pb.txt /
+            .pb.txt.gz with <stem>.plc, .plc, .def / .def.gz with <stem>.tcl,
+            Bookshelf .aux or .pl).
+        lef: a DEF input's LEF files (technology LEF first).
+        placement: a placement of the input (.plc, .pl, or .def placing its
+            macros).
+        cluster: group the standard cells into soft macros first.
+        num_clusters: for cluster; None: placer.cluster's default.
+        def_out: DEF output options (template, fixed, snap, mapping, tcl).
+        settings: settings that override those of the files.
+    """
+
+    input: str = "???"
+    output: str = "???"
+    lef: tuple[str, ...] = ()
+    placement: Optional[str] = None
+    cluster: bool = False
+    num_clusters: Optional[int] = None
+    def_out: DefOutput = field(default_factory=DefOutput)
+    settings: SettingsOverrides = field(default_factory=SettingsOverrides)
+
+    def __post_init__(self):
+        object.__setattr__(self, "lef", tuple(self.lef))

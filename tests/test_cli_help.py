@@ -41,6 +41,7 @@ ENTRIES = {
     "placer-pretrain": (cli.pretrain, config.PretrainConfig),
     "placer-train": (cli.train_rl, config.TrainRLConfig),
     "placer-quantize": (cli.quantize, config.QuantizeConfig),
+    "placer-convert": (cli.convert, config.ConvertConfig),
 }
 
 

@@ -11,7 +11,7 @@ import placer.config as config
 from placer.cli import CONFIG_DIR
 from placer.cli_help import field_docs, undocumented
 
-# config name -> (schema, the override that fills its required value)
+# config name -> (schema, the overrides that fill its required values)
 COMMANDS = {
     "evaluate": (config.EvaluateConfig, "netlist=a.pb.txt"),
     "place": (config.PlaceConfig, "netlist=a.pb.txt"),
@@ -20,6 +20,7 @@ COMMANDS = {
     "pretrain": (config.PretrainConfig, "dataset=d"),
     "train_rl": (config.TrainRLConfig, "netlist=a.pb.txt"),
     "quantize": (config.QuantizeConfig, "policy=a"),
+    "convert": (config.ConvertConfig, "input=a.def", "output=b.pb.txt"),
 }
 SCHEMAS = [c for c in vars(config).values() if isinstance(c, type)
            and dataclasses.is_dataclass(c) and c.__module__ == config.__name__]
@@ -29,12 +30,11 @@ SCHEMAS = [c for c in vars(config).values() if isinstance(c, type)
 def test_yaml__composes_into_the_schema_defaults(name):
     """conf/<name>.yaml, composed with only the required value set, is the
     schema's defaults: the YAML states no default of its own."""
-    schema, required = COMMANDS[name]
+    schema, *required = COMMANDS[name]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base=None):
-        cfg = OmegaConf.to_object(compose(name, overrides=[required]))
-    key, value = required.split("=")
+        cfg = OmegaConf.to_object(compose(name, overrides=required))
     assert type(cfg) is schema
-    assert cfg == schema(**{key: value})
+    assert cfg == schema(**dict(r.split("=") for r in required))
 
 
 @pytest.mark.parametrize("schema", SCHEMAS, ids=lambda c: c.__name__)
@@ -47,7 +47,7 @@ def test_schema__every_field_has_a_description(schema):
 def test_schemas__all_commands_covered():
     """Every schema of a command is in COMMANDS (a new command gets the YAML test)."""
     commands = {c for c in SCHEMAS if (c.__doc__ or "").startswith("``placer-")}
-    assert commands == {s for s, _ in COMMANDS.values()}
+    assert commands == {s for s, *_ in COMMANDS.values()}
 
 
 def test_field_docs__known_answer():

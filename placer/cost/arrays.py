@@ -89,7 +89,7 @@ def cost_arrays(nl: Netlist, dtype=jnp.float32, pad_to: int = 64,
     use = nl.pin_kind == PIN_HARD
     if soft_pin_offsets:
         use = use | (nl.pin_kind != PIN_HARD)
-    off[:p_n] = np.where(use[:, None], nl.pin_offset, 0.0)
+    off[:p_n] = np.where(use[:, None], nl.effective_pin_offset(), 0.0)
 
     entry_pin = np.zeros(ec, np.int32)
     entry_pin[:e_n] = nl.net_pins

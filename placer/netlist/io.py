@@ -7,6 +7,7 @@ import os
 
 from placer.errors import PlacerInputError
 from placer.netlist.bookshelf import apply_pl, read_bookshelf, write_pl
+from placer.netlist.def_io import apply_def, read_def, write_def, write_place_macro_tcl
 from placer.netlist.model import Netlist, Settings, coerce_setting, default_canvas
 from placer.netlist.pbtxt import read_pbtxt, write_pbtxt
 from placer.netlist.plc import apply_plc, read_plc, write_plc
@@ -22,25 +23,34 @@ def _format(path: str) -> str:
         return "plc"
     if p.endswith(".pl"):
         return "pl"
+    if p.endswith((".def", ".def.gz")):
+        return "def"
     raise PlacerInputError(
-        "unknown file type (expected .pb.txt, .pb.txt.gz, .aux, .plc or .pl)", path)
+        "unknown file type (expected .pb.txt, .pb.txt.gz, .aux, .def, .def.gz, "
+        ".plc or .pl)", path)
 
 
 def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = None,
-                 lowercase_macro: str = "auto", **settings) -> Netlist:
+                 lowercase_macro: str = "auto", lef=None, **settings) -> Netlist:
     """Reads a design and, optionally, a placement of it.
 
     Args:
-        path: a Circuit Training netlist (.pb.txt, .pb.txt.gz) or a Bookshelf
-            design (.aux).
+        path: a Circuit Training netlist (.pb.txt, .pb.txt.gz), a Bookshelf
+            design (.aux) or a DEF design (.def, .def.gz; needs ``lef``).
         placement: a .plc (Circuit Training) or .pl (Bookshelf) file. Its
             header settings (canvas, grid, routing) apply unless overridden.
+            For a netlist, a .def places its hard macros (matched by name;
+            see placer.netlist.def_io.apply_def).
         lowercase_macro: for .pb.txt, how nodes of type lower-case ``macro``
             are read ("auto", "soft" or "hard"; see read_pbtxt).
         **settings: override any setting by name: canvas_width, canvas_height,
             grid_cols, grid_rows, routes_per_micron_hor, routes_per_micron_ver,
             macro_routes_hor, macro_routes_ver, smoothing_range,
-            overlap_threshold, soft_macros_squared.
+            overlap_threshold, soft_macros_squared, netlist_pin_orientation
+            (True: the TILOS evaluator's convention, hard-macro pins turned
+            by the netlist file's orientation rather than the placement's).
+        lef: for a DEF design: its LEF file(s), technology LEF first (a
+            path or a list), or a placer.netlist.lef.LefLibrary.
 
     Without a .plc the defaults are Circuit Training's: a square canvas of side
     sqrt(total area / 0.6) (unless the netlist's "FP bbox" header gives one),
@@ -57,6 +67,8 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
         nl = read_pbtxt(path, lowercase_macro=lowercase_macro)
     elif fmt == "bookshelf":
         nl = read_bookshelf(path)
+    elif fmt == "def":
+        nl = read_def(path, lef)
     else:
         raise PlacerInputError(
             "this is a placement file; pass the netlist (.pb.txt or .aux) as path "
@@ -66,6 +78,9 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
     if st.canvas_width <= 0 or st.canvas_height <= 0:
         side = default_canvas(nl.total_area())
         st.canvas_width = st.canvas_height = side
+    # The orientations the netlist file gives (before any placement): the
+    # TILOS convention (Settings.netlist_pin_orientation) turns pins by them.
+    nl.metadata["netlist_orient"] = nl.node_orient.copy()
     if placement is not None:
         placement = os.fspath(placement)
         pfmt = _format(placement)
@@ -77,8 +92,11 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
             nl.metadata["plc_header"] = plc.header
         elif pfmt == "pl":
             nl = apply_pl(nl, placement)
+        elif pfmt == "def":
+            nl = apply_def(nl, placement)
         else:
-            raise PlacerInputError("placement must be a .plc or .pl file", placement)
+            raise PlacerInputError("placement must be a .plc, .pl or .def file",
+                                   placement)
     grid_given = "grid_cols" in overrides or "grid_rows" in overrides
     if placement is not None and str(placement).lower().endswith(".plc"):
         grid_given = grid_given or "grid_cols" in plc.settings
@@ -91,16 +109,42 @@ def load_netlist(path: str | os.PathLike, placement: str | os.PathLike | None = 
 
 
 def save_placement(nl: Netlist, path: str | os.PathLike, costs: dict | None = None,
-                   info: str = "") -> None:
-    """Writes the netlist's placement: .plc (Circuit Training) or .pl (Bookshelf)."""
+                   info: str = "", *, template: str | os.PathLike | None = None,
+                   fixed: bool = False, mapping: str = "offset",
+                   snap: str = "site", tcl: bool = True) -> dict | None:
+    """Writes the netlist's placement: .plc (Circuit Training), .pl (Bookshelf)
+    or .def / .def.gz (DEF).
+
+    A DEF is the ``template`` DEF (default: the DEF the netlist was read from)
+    with every hard macro's location and orientation replaced, status PLACED
+    (FIXED with ``fixed=True``), everything else byte-identical; and, with
+    ``tcl``, the same placement as OpenROAD ``place_macro`` commands in
+    ``<path without .def/.def.gz>.tcl``. ``mapping`` and ``snap``: see
+    placer.netlist.def_io.write_def. Returns write_def's summary for a DEF.
+    """
     path = os.fspath(path)
     fmt = _format(path)
     if fmt == "plc":
         write_plc(nl, path, costs=costs, info=info)
     elif fmt == "pl":
         write_pl(nl, path)
+    elif fmt == "def":
+        if template is None:
+            template = (nl.metadata.get("lefdef") or {}).get("def")
+        if template is None:
+            raise PlacerInputError("writing a DEF needs template=<the design's DEF>",
+                                   path)
+        summary = write_def(nl, path, template, fixed=fixed, mapping=mapping,
+                            snap=snap)
+        if tcl:
+            stem = path[:-7] if path.lower().endswith(".def.gz") else path[:-4]
+            write_place_macro_tcl(summary["records"], stem + ".tcl",
+                                  summary["units"], fixed=fixed)
+            summary["tcl"] = stem + ".tcl"
+        return summary
     else:
-        raise PlacerInputError("save_placement writes .plc or .pl files", path)
+        raise PlacerInputError("save_placement writes .plc, .pl or .def files", path)
+    return None
 
 
 def save_netlist(nl: Netlist, path: str | os.PathLike) -> None:

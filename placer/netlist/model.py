@@ -65,6 +65,11 @@ class Settings:
     smoothing_range: int = 2
     overlap_threshold: float = 0.004
     soft_macros_squared: bool = False
+    # True: hard-macro pin offsets are turned by the orientation the netlist
+    # file gives each macro, not by the placement's (the TILOS evaluator's
+    # convention: it rotates the pins once when reading the netlist and
+    # ignores the .plc's orientation for them). False: Circuit Training's.
+    netlist_pin_orientation: bool = False
 
     def validate(self, path: str | None = None) -> None:
         """Raises PlacerInputError on values no evaluator can use."""
@@ -105,7 +110,7 @@ def coerce_setting(name: str, value: Any) -> Any:
     if name not in SETTING_NAMES:
         raise PlacerInputError(
             f"unknown setting {name!r}; known: {', '.join(SETTING_NAMES)}")
-    if name == "soft_macros_squared":
+    if name in ("soft_macros_squared", "netlist_pin_orientation"):
         if not isinstance(value, (bool, np.bool_)):
             raise PlacerInputError(f"setting {name} must be true or false, got "
                                    f"{value!r}")
@@ -229,8 +234,31 @@ class Netlist:
         """(P, 2) absolute pin positions: node centre + oriented offset."""
         o = self.node_orient[self.pin_node]
         mats = ORIENT_MATRICES[np.maximum(o, 0)]
-        off = np.einsum("pij,pj->pi", mats, self.pin_offset)
+        off = np.einsum("pij,pj->pi", mats, self.effective_pin_offset())
         return self.node_xy[self.pin_node] + off
+
+    def effective_pin_offset(self) -> np.ndarray:
+        """(P, 2) N-frame pin offsets that the placement's orientations turn.
+
+        ``pin_offset`` itself, unless ``settings.netlist_pin_orientation`` is
+        set and ``metadata["netlist_orient"]`` holds the orientations the
+        netlist file gave (load_netlist keeps them): then each hard-macro pin
+        offset is pre-turned so that the placement's orientation o yields
+        M(o_netlist) @ offset, the position the TILOS evaluator uses:
+        M(o)^T @ M(o_netlist) @ offset (the matrices are orthogonal).
+        """
+        o_net = self.metadata.get("netlist_orient")
+        if not self.settings.netlist_pin_orientation or o_net is None \
+                or len(o_net) != self.num_nodes:
+            return self.pin_offset
+        hard = self.pin_kind == PIN_HARD
+        node = self.pin_node[hard]
+        m_net = ORIENT_MATRICES[np.maximum(np.asarray(o_net)[node], 0)]
+        m_cur = ORIENT_MATRICES[np.maximum(self.node_orient[node], 0)]
+        turned = np.einsum("pji,pjk,pk->pi", m_cur, m_net, self.pin_offset[hard])
+        out = self.pin_offset.copy()
+        out[hard] = turned
+        return out
 
     # ------------------------------------------------------------- placement
     def with_placement(self, xy: np.ndarray | None = None,

@@ -794,10 +794,16 @@ def write_pbtxt(nl: Netlist, path: str | os.PathLike) -> None:
     for k in range(nl.num_nets):
         a, b = net_ptr[k], net_ptr[k + 1]
         sinks_of.setdefault(net_pins[a], []).extend(net_pins[a + 1:b])
-    own_pin = {}
+    # Ports, std cells (and implicit pins) are their own pins in this format:
+    # a node's sinks are those of all its pins, referenced by node name.
+    own_pins: dict[int, list[int]] = {}
     for p, k in enumerate(pin_kind):
         if k in (PIN_PORT, PIN_STDCELL, PIN_IMPLICIT):
-            own_pin[pin_node[p]] = p
+            own_pins.setdefault(pin_node[p], []).append(p)
+    own_pin = {v: ps[0] for v, ps in own_pins.items()}
+    ref_name = [nl.node_names[pin_node[p]] if k in (PIN_PORT, PIN_STDCELL,
+                                                     PIN_IMPLICIT) else None
+                for p, k in enumerate(pin_kind)]
     entries = [(node_index[v], 0, v) for v in range(nl.num_nodes)]
     entries += [(pin_index[p] if pin_index[p] >= 0 else node_index[pin_node[p]], 1, p)
                 for p in range(nl.num_pins) if pin_kind[p] in (PIN_HARD, PIN_SOFT)]
@@ -850,7 +856,7 @@ def write_pbtxt(nl: Netlist, path: str | os.PathLike) -> None:
                 name = nl.node_names[i]
                 k = node_kind[i]
                 p = own_pin.get(i)
-                sinks = sinks_of.get(p, ()) if p is not None else ()
+                sinks = [q for pp in own_pins.get(i, ()) for q in sinks_of.get(pp, ())]
                 attrs = [("type", "placeholder", type_names[k]),
                          ("x", "f", nl.node_xy[i, 0]), ("y", "f", nl.node_xy[i, 1])]
                 if k != PORT:
@@ -864,7 +870,7 @@ def write_pbtxt(nl: Netlist, path: str | os.PathLike) -> None:
                 extra = nl.node_extra[i] if nl.node_extra else {}
             out.append("node {\n  name: %s\n" % _quote(name))
             for s in sinks:
-                out.append("  input: %s\n" % _quote(names[s]))
+                out.append("  input: %s\n" % _quote(ref_name[s] or names[s]))
             merged = {k: (kind, v) for k, kind, v in attrs}
             merged.update(extra)
             for k in sorted(merged):

@@ -167,5 +167,17 @@ def parse_options(method: str, options: dict, refine: bool) -> tuple[Any, Any]:
     return opts, ropts
 
 
+def markdown_table() -> str:
+    """The README's table of methods (tests/test_placers.py checks that the
+    README holds exactly this)."""
+    rows = ["| method | options | what it does |", "|---|---|---|"]
+    for spec in (*PLACERS.values(), *POST_PASSES.values()):
+        name = f"`refine=True` ({spec.name})" if spec.name in POST_PASSES else \
+            f"`{spec.name}`"
+        opts = ", ".join(f"`{n}`" for n in option_names(spec.options)) or "none"
+        rows.append(f"| {name} | {opts} | {spec.summary} |")
+    return "\n".join(rows) + "\n"
+
+
 __all__ = ["PLACERS", "POST_PASSES", "Placed", "PlacerFn", "PlacerSpec", "Problem",
-           "get", "methods", "option_names", "parse_options", "register", "suggest"]
+           "get", "markdown_table", "methods", "option_names", "parse_options", "register", "suggest"]
