@@ -221,10 +221,11 @@ def help_text(prog: str, schema: type, usage: str,
     summary = " ".join(doc.split()).replace("``", "")
     wrap = functools.partial(textwrap.fill, width=width, initial_indent="      ",
                              subsequent_indent="      ")
+    note = (f"{prog} takes options as key=value arguments (nested ones as "
+            "group.key=value), typed as shown below. '-m' with comma-separated "
+            "values runs a sweep; --hydra-help lists Hydra's own flags.")
     out = [summary, "", f"usage: {usage}", "",
-           "Options are key=value arguments (nested ones as group.key=value); "
-           "values are typed as shown. '-m' with comma-separated values runs a "
-           "sweep; --hydra-help lists Hydra's own flags.", "", "options:"]
+           textwrap.fill(note, width=width), "", "options:"]
     group_docs = dict(groups(schema))
     shown: set[str] = set()
     for opt in iter_options(schema, choices, shown_defaults=shown_defaults):
