@@ -3,6 +3,17 @@ the median of the next ones, on one device or data-parallel over several.
 
     python experiments/bench_rl_update.py NETLIST PLC [--envs 8] [--fd 100]
         [--encoder-input netlist] [--updates 2] [--devices 1,2]
+        [--paths old,new,new-small]
+
+``--paths old,new`` times the per-observation network of the code before
+issue 18 (``ppo.stored_maps=false``: the network, encoder included, runs once
+per observation in the rollout and in every epoch of the loss) and the
+stored-maps update (the rollout keeps each step's parameter-free conv-head
+maps; the loss encodes the netlist once per minibatch) in the same process,
+their timed updates taken in turn; ``new-small`` is the stored-maps update
+with a conv head of (16, 16) channels and embed 8.
+"Macro placements / s" counts the trained placements: envs x macros per
+update over the update's seconds.
 
 ``--devices 1,2`` times the update on one device and on a two-device mesh
 (placer.rl.parallel) in the same process, their timed updates taken in
@@ -13,6 +24,7 @@ turn; on a CPU, give the process several devices first with
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -20,9 +32,14 @@ import jax
 
 import placer
 from placer.config import PolicyConfig, PPOConfig, TrainRLConfig
+from placer.env.env import placement_order as placer_order
 from placer.rl import ppo
 from placer.rl.parallel import replicate, training_mesh
 from placer.rl.train import build_session, initial_params
+
+# path -> model overrides: the default network, or a smaller conv head
+PATHS = {"old": {}, "new": {},
+         "new-small": {"conv_channels": (16, 16), "conv_embed": 8}}
 
 
 def _timed_update(se, ts):
@@ -43,14 +60,23 @@ def main() -> None:
     ap.add_argument("--updates", type=int, default=2)
     ap.add_argument("--devices", default="1",
                     help="comma-separated device counts to time (0: all)")
+    ap.add_argument("--paths", default="new",
+                    help="comma-separated: old (ppo.stored_maps=false), new, "
+                         "new-small (stored maps, conv head (16, 16), embed 8)")
     a = ap.parse_args()
+    load0 = os.getloadavg()
     nl = placer.load_netlist(a.netlist, a.plc)
-    cfg = TrainRLConfig(netlist=a.netlist, fd_steps=(a.fd,) * 3,
-                        ppo=PPOConfig(num_envs=a.envs, num_minibatches=4, num_epochs=4),
-                        model=PolicyConfig(encoder_input=a.encoder_input))
     key = jax.random.PRNGKey(0)
     runs = []
-    for d in (int(x) for x in a.devices.split(",")):
+    variants = [(p, int(d)) for p in a.paths.split(",") for d in a.devices.split(",")]
+    for path, d in variants:
+        if path not in PATHS:
+            raise SystemExit(f"unknown path {path!r} (known: {', '.join(PATHS)})")
+        cfg = TrainRLConfig(netlist=a.netlist, fd_steps=(a.fd,) * 3,
+                            ppo=PPOConfig(num_envs=a.envs, num_minibatches=4,
+                                          num_epochs=4, stored_maps=path != "old"),
+                            model=PolicyConfig(encoder_input=a.encoder_input,
+                                               **PATHS[path]))
         mesh = training_mesh(d)
         se = build_session(cfg, nl, mesh)
         ts = ppo.init_train_state(se.env, se.net, se.problem, key, se.optimizer,
@@ -58,20 +84,23 @@ def main() -> None:
         if mesh is not None:
             ts = replicate(ts, mesh)
         ts, first = _timed_update(se, ts)
-        runs.append({"devices": 1 if mesh is None else mesh.devices.size,
+        runs.append({"path": path, "devices": 1 if mesh is None else mesh.devices.size,
                      "se": se, "ts": ts, "first": first, "times": []})
     for _ in range(a.updates):
         for r in runs:
             r["ts"], t = _timed_update(r["se"], r["ts"])
             r["times"].append(t)
     base = statistics.median(runs[0]["times"])
-    print("| design | envs | encoder input | devices | compile + 1st update (s) "
-          "| update, median (s) | speed-up |")
-    print("|---|---|---|---|---|---|---|")
+    steps = a.envs * len(placer_order(nl))
+    print(f"load average before / after: {load0} / {os.getloadavg()}")
+    print("| design | envs | encoder input | path | devices | compile + 1st update (s) "
+          "| update, median (s) | macro placements / s | speed-up |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         med = statistics.median(r["times"])
-        print(f"| {nl.name} | {a.envs} | {a.encoder_input} | {r['devices']} | "
-              f"{r['first']:.1f} | {med:.2f} | {base / med:.2f} |")
+        print(f"| {nl.name} | {a.envs} | {a.encoder_input} | {r['path']} | "
+              f"{r['devices']} | {r['first']:.1f} | {med:.2f} | {steps / med:.0f} | "
+              f"{base / med:.2f} |")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shlex
 import sys
 from typing import NoReturn
 
@@ -21,6 +22,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from placer.cli_help import check_choices, explained, value_text
 from placer.config import (
+    BenchConfig,
     ClusterConfig,
     ConvertConfig,
     DatasetConfig,
@@ -72,6 +74,7 @@ def register_configs() -> None:
     cs.store(name="base_train_rl", node=_schema(TrainRLConfig))
     cs.store(name="base_quantize", node=_schema(QuantizeConfig))
     cs.store(name="base_convert", node=_schema(ConvertConfig))
+    cs.store(name="base_bench", node=_schema(BenchConfig))
 
 
 register_configs()
@@ -604,6 +607,41 @@ def quantize(dict_cfg: DictConfig) -> None:
     """``placer-quantize``: writes a power-of-two quantized copy of a policy
     (integer codes + exponents) that placer-place method=rl accepts."""
     _run_command(dict_cfg, USAGE["quantize"], required="policy", run=run_quantize)
+
+
+def run_bench(cfg: BenchConfig) -> dict:
+    """Runs the suite cfg names (what is not done yet in cfg.output_dir) and
+    writes its table and plot; returns the JSON summary.
+
+    Raises:
+        PlacerInputError: a bad suite (unknown method, option, setting, file
+            or name), checked before any placement, or an unwritable output.
+    """
+    from placer import bench
+
+    given = _path(cfg.suite)
+    suite_file = given if os.path.isfile(given) else bench.suite_path(cfg.suite)
+    suite = bench.load_suite(suite_file, shared_dir=_path(cfg.shared_dir))
+    suite = bench.select(suite, cfg.designs, cfg.placers, cfg.seeds)
+    references = bench.load_references(_path(cfg.references))
+    out_dir = _output_dir(cfg.output_dir)
+    log = (lambda m: print(m, file=sys.stderr, flush=True)) if cfg.progress \
+        else (lambda m: None)
+    command = shlex.join(["placer-bench", *sys.argv[1:]])
+    return bench.run_bench(suite, out_dir, config=dataclasses.asdict(cfg),
+                           resume=cfg.resume, plot=cfg.plot, references=references,
+                           log=log, command=command)
+
+
+@hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="bench")
+def bench(dict_cfg: DictConfig) -> None:
+    """``placer-bench``: runs a suite of placers x designs x seeds (resuming
+    what output_dir already holds) and prints the table's path and a JSON
+    summary; progress goes to stderr."""
+    _run_command(
+        dict_cfg, "placer-bench suite=<suite.yaml|small|ariane133> "
+        "[output_dir=bench_out] [shared_dir=../shared]", required="suite",
+        run=run_bench)
 
 
 if __name__ == "__main__":

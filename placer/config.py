@@ -526,10 +526,13 @@ class PolicyConfig:
         conv_channels: widths of the conv head's 3 x 3 convolutions.
         conv_embed: width of the node and shared embeddings the conv head
             projects onto the grid.
-        encoder_input: "placement" (Circuit Training: the encoder reads the
-            current placement at every step) or "netlist" (it reads the
-            netlist alone, once per batch; the placement reaches the policy
-            through the conv head's grid maps: far cheaper on large designs).
+        encoder_input: "netlist" (the default: the encoder reads the netlist
+            alone, once per minibatch; the placement reaches the policy
+            through the conv head's grid maps, computed once per step in the
+            rollout: far cheaper on large designs; every measured run and
+            the shipped policy use it) or "placement" (Circuit Training: the
+            encoder reads the current placement at every step, in the
+            rollout and in every epoch of the loss; needed by head=deconv).
         wire_mask: the conv head also reads the wire mask of the macro being
             placed (the HPWL each cell adds; placer.rl.networks.wire_features),
             as MaskPlace does. Needs head "conv". Checkpoints written before
@@ -547,7 +550,7 @@ class PolicyConfig:
     head: str = field(default="conv", metadata={"choices": POLICY_HEADS})
     conv_channels: tuple[int, ...] = (32, 32, 32)
     conv_embed: int = 16
-    encoder_input: str = field(default="placement",
+    encoder_input: str = field(default="netlist",
                                metadata={"choices": ENCODER_INPUTS})
     wire_mask: bool = True
 
@@ -560,11 +563,12 @@ class PolicyConfig:
         if self.encoder_input not in ENCODER_INPUTS:
             raise ValueError("model.encoder_input must be 'placement' or 'netlist', "
                              f"not {self.encoder_input!r}")
-        if self.encoder_input == "netlist" and self.head != "conv":
-            raise ValueError("model.encoder_input=netlist needs model.head=conv")
         if self.wire_mask and self.head != "conv":
             raise ValueError("model.wire_mask needs model.head=conv (set "
                              "model.wire_mask=false with head=deconv)")
+        if self.encoder_input == "netlist" and self.head != "conv":
+            raise ValueError("model.encoder_input=netlist needs model.head=conv "
+                             "(set model.encoder_input=placement with head=deconv)")
         object.__setattr__(self, "value_hidden", tuple(self.value_hidden))
 
 
@@ -594,6 +598,13 @@ class PPOConfig:
         normalize_advantages: standardise advantages per minibatch.
         reward_norm: "running" (running mean / std of the episode rewards),
             "batch" (per-batch mean / std) or "none".
+        stored_maps: the rollout keeps the conv head's parameter-free grid
+            maps of every step and the loss runs the network from them, one
+            encoder pass per minibatch (needs model.head=conv and
+            model.encoder_input=netlist; other networks run per observation
+            whatever this says). False: the per-observation network in the
+            loss too, the code before issue 18 (same results up to float
+            summation order; for benchmarks).
     """
 
     num_envs: int = 16
@@ -610,6 +621,7 @@ class PPOConfig:
     normalize_advantages: bool = True
     reward_norm: str = field(default="running",
                              metadata={"choices": REWARD_NORMS})
+    stored_maps: bool = True
 
 
 @dataclass(frozen=True)
@@ -847,3 +859,45 @@ class ConvertConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "lef", tuple(self.lef))
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """``placer-bench``: run a suite of placers x designs x seeds, write one
+    JSON, .plc and picture per run, a Markdown table beside the published
+    numbers, and a plot of proxy against time; resumes a half-finished suite.
+
+    Attributes:
+        suite: the suite: a YAML file, or the name of a shipped one in
+            placer/bench_suites/ (small, ariane133, ariane133_quick).
+        output_dir: where runs/, results.md and proxy_vs_time.png go; rerun
+            into the same folder to resume.
+        shared_dir: what ``${shared}`` in the suite's paths stands for (the
+            project's shared data, ../shared from a source checkout).
+        references: a YAML of published results; None: the shipped
+            placer/bench_suites/references.yaml (TILOS MacroPlacement tables).
+        seeds: run these seeds instead of the suite's.
+        designs: run only these designs of the suite (names); empty: all.
+        placers: run only these placers of the suite (labels); empty: all.
+        resume: skip runs whose complete JSON exists in output_dir with the
+            same design, placer entry, seed and weights.
+        plot: draw a picture of every placement.
+        progress: write progress lines to stderr.
+    """
+
+    suite: str = "???"
+    output_dir: str = "bench_out"
+    shared_dir: str = "../shared"
+    references: Optional[str] = None
+    seeds: Optional[tuple[int, ...]] = None
+    designs: tuple[str, ...] = ()
+    placers: tuple[str, ...] = ()
+    resume: bool = True
+    plot: bool = True
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("designs", "placers"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.seeds is not None:
+            object.__setattr__(self, "seeds", tuple(self.seeds))

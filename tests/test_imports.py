@@ -27,7 +27,7 @@ LAYERS = [
     ("placer.rl",),
     ("placer.quant",),
     ("placer.placers",),
-    ("placer.api", "placer.viz", "placer.cli", "placer"),
+    ("placer.api", "placer.viz", "placer.bench", "placer.cli", "placer"),
 ]
 
 

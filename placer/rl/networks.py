@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import jraph
 import numpy as np
+from flax import struct
 
 from placer.config import PolicyConfig
 from placer.cost.wiremask import wire_increase
@@ -40,8 +41,13 @@ from placer.env.env import EnvParams, Observation
 from placer.errors import PlacerInputError
 from placer.models.conv import Conv
 from placer.models.gnn import KERNEL_INIT, MLP, EdgeCentricEncoder
-from placer.models.graph import STATIC_FEATURES, NetlistGraph, placement_graph
-from placer.models.spatial import node_boxes, scatter_boxes
+from placer.models.graph import (
+    STATIC_FEATURES,
+    NetlistGraph,
+    placement_features,
+    placement_graph,
+)
+from placer.models.spatial import box_weights, node_boxes, scatter_boxes
 
 # Logit of an illegal cell. Finite (not finfo.min) so that log_softmax and the
 # entropy stay finite when every cell is masked (a finished episode).
@@ -362,6 +368,190 @@ class PolicyValue(nn.Module):
         value = MLP((*self.value_hidden, 1), activate_final=False,
                     name="value_head")(value_in)[0]
         return masked_logits(logits, obs.action_mask), value
+
+
+# --------------------------------------------------------------------------
+# The conv head from stored maps (issue 18): what does not depend on the
+# parameters is computed once per environment step, in the rollout, and kept
+# in the trajectory; the loss runs the learned part only.
+#
+# For a netlist-input encoder (encoder_input="netlist") the conv head's input
+# maps split into
+#
+# * parameter-free maps of the step (STORED_MAPS): the occupancy of the
+#   placed nodes and the net weights at the current macro's placed
+#   neighbours (head_maps), plus the action mask and the wire-mask channels
+#   the trajectory already holds;
+# * the placed nodes' projected embeddings v = node_project(enc.nodes)
+#   scattered onto the grid ("cell" and "box" weights). The scatter is linear
+#   in v, and the placed nodes are the nodes placed from the start (the same
+#   at every step: scattered once per call, HeadTables) plus the movable
+#   macros placed so far (at most M, not all Vp nodes: scattered per
+#   observation from its macro positions);
+# * the shared embedding h, which depends on the current macro alone.
+#
+# stored_policy computes exactly what PolicyValue.__call__ computes (up to
+# float summation order), from the same parameters, for a batch of
+# observations: one encoder pass per call instead of one per observation,
+# and a scatter over M macros instead of Vp nodes.
+# --------------------------------------------------------------------------
+
+# Channels of head_maps: occupancy (coverage of the placed nodes), neighbours
+# (net weight of each wire from the current macro to a placed node, at it).
+STORED_MAPS = 2
+
+
+def stores_maps(net: PolicyValue) -> bool:
+    """Whether ``net`` can run from stored maps (conv head, netlist encoder)."""
+    return net.head == "conv" and net.encoder_input == "netlist"
+
+
+def head_maps(graph: NetlistGraph, orient: jax.Array, obs: Observation,
+              rows: int, cols: int) -> jax.Array:
+    """(R * C, STORED_MAPS) parameter-free conv-head maps of one observation:
+    the occupancy of the placed nodes (GridHead's coverage channel) and the
+    net weights at the current macro's placed neighbours (its neighbour
+    channel), as GridHead computes them."""
+    graph = jax.tree.map(jnp.asarray, graph)
+    x = placement_features(graph, obs.xy, orient, obs.placed)
+    g = graph.graph
+    node_mask = jraph.get_node_padding_mask(g)
+    placed = (x[:, _PLACED] > 0) & node_mask
+    lo, hi = node_boxes(x[:, _XY:_XY + 2], x[:, _WH:_WH + 2])
+    occupancy = scatter_boxes(jnp.ones_like(x[:, :1]), lo, hi, placed, rows, cols,
+                              "cell")
+    send, recv = jnp.asarray(g.senders), jnp.asarray(g.receivers)
+    current = obs.current
+    other = jnp.where(send == current, recv, send)
+    linked = (((send == current) | (recv == current))
+              & jraph.get_edge_padding_mask(g) & placed[other])
+    p = x[other, _XY:_XY + 2]
+    weight = jnp.asarray(g.edges).reshape(send.shape[0], -1)[:, 0]
+    # a point lands in the cell of its centre (scatter_boxes' "box" weights
+    # of a zero-size box), so the map is a sum by cell index: O(edges)
+    row = jnp.clip(jnp.floor(p[:, 1] * rows), 0, rows - 1).astype(jnp.int32)
+    col = jnp.clip(jnp.floor(p[:, 0] * cols), 0, cols - 1).astype(jnp.int32)
+    neighbours = jnp.zeros(rows * cols, jnp.float32).at[row * cols + col].add(
+        jnp.where(linked, weight, 0.0).astype(jnp.float32))
+    return jnp.concatenate([occupancy.reshape(rows * cols, 1), neighbours[:, None]],
+                           -1)
+
+
+@struct.dataclass
+class HeadTables:
+    """What a batch of observations of one design shares (parameter-dependent,
+    computed once per call of stored_policy's caller)."""
+
+    nodes: jax.Array        # (Vp, D) node embeddings
+    readout: jax.Array      # (3 D,) the encoder's graph readout
+    fixed_cover: jax.Array  # (R, C, K) v of the nodes placed from the start, "cell"
+    fixed_where: jax.Array  # (R, C, K) the same, "box" weights
+    macro_v: jax.Array      # (M, K) v of the macro of each step
+    macro_wh: jax.Array     # (M, 2) its oriented size, canvas units
+    macro_on: jax.Array     # (M,) bool: a real step
+    order: jax.Array        # (M,) int32 node of each step
+    canvas: jax.Array       # (2,) canvas width and height
+    num_nodes: jax.Array    # () V, the real node count
+
+
+def _sub(params: Any, *path: str) -> dict:
+    p = params["params"]
+    for k in path:
+        p = p[k]
+    return {"params": p}
+
+
+def head_tables(net: PolicyValue, params: Any, graph: NetlistGraph,
+                env_params: EnvParams) -> HeadTables:
+    """The HeadTables of ``graph`` under ``params`` (one encoder pass)."""
+    graph = jax.tree.map(jnp.asarray, graph)
+    vp = graph.graph.nodes.shape[0]
+    g_enc = placement_graph(graph, jnp.zeros((vp, 2)), None, jnp.zeros(vp, bool),
+                            net.edge_distance)
+    enc = EdgeCentricEncoder(net.hidden, net.num_layers, net.mlp_layers).apply(
+        _sub(params, "encoder"), g_enc)
+    if net.freeze_encoder:
+        enc = jax.lax.stop_gradient(enc)
+    node_project = nn.Dense(net.conv_embed, kernel_init=KERNEL_INIT)
+    v = node_project.apply(_sub(params, "policy_head", "node_project"), enc.nodes)
+    r, c = net.grid_rows, net.grid_cols
+    x = placement_features(graph, env_params.init_xy, env_params.orient,
+                           env_params.fixed_placed)
+    fixed = (x[:, _PLACED] > 0) & jraph.get_node_padding_mask(g_enc)
+    lo, hi = node_boxes(x[:, _XY:_XY + 2], x[:, _WH:_WH + 2])
+    order = env_params.order
+    on = jnp.arange(order.shape[0]) < env_params.num_to_place
+    return HeadTables(
+        nodes=enc.nodes, readout=enc.readout(),
+        fixed_cover=scatter_boxes(v, lo, hi, fixed, r, c, "cell"),
+        fixed_where=scatter_boxes(v, lo, hi, fixed, r, c, "box"),
+        macro_v=v[order], macro_wh=x[order, _WH:_WH + 2], macro_on=on,
+        order=order, canvas=jnp.asarray(graph.canvas, jnp.float32),
+        num_nodes=graph.num_nodes)
+
+
+def _macro_scatter(values: jax.Array, lo: jax.Array, hi: jax.Array,
+                   mask: jax.Array, rows: int, cols: int, normalize: str) -> jax.Array:
+    """(n, R, C, K) scatter_boxes of (M, K) values over boxes (n, M, 2) with
+    masks (n, M)."""
+    wy, wx = jax.vmap(lambda a, b: box_weights(a, b, rows, cols, normalize))(lo, hi)
+    wy = jnp.where(mask[..., None], wy, 0.0)                          # (n, M, R)
+    folded = wx[..., None] * values[None, :, None, :]                 # (n, M, C, K)
+    return jnp.einsum("nmr,nmck->nrck", wy, folded)
+
+
+def stored_policy(net: PolicyValue, params: Any, tables: HeadTables,
+                  obs: Observation, maps: jax.Array,
+                  wire: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+    """PolicyValue's (masked logits (n, R * C), values (n,)) for a batch of n
+    observations (leaves with leading axis n) of one design, from its
+    HeadTables, the stored head_maps (n, R * C, STORED_MAPS) and wire
+    channels (n, R * C, 2) (None without the wire mask). Equal to vmapping
+    PolicyValue.__call__ up to float summation order (tests/rl/test_ppo.py)."""
+    if not stores_maps(net):
+        raise ValueError("stored maps need the conv head and encoder_input='netlist'")
+    if net.wire_mask and wire is None:
+        raise ValueError("wire_mask needs the stored wire channels")
+    r, c = net.grid_rows, net.grid_cols
+    # the movable macros placed so far, at their cells
+    mxy = obs.xy[:, tables.order] / tables.canvas                     # (n, M, 2)
+    mplaced = obs.placed[:, tables.order] & tables.macro_on           # (n, M)
+    lo, hi = node_boxes(mxy, tables.macro_wh[None])
+    cover = tables.fixed_cover + _macro_scatter(tables.macro_v, lo, hi, mplaced,
+                                                r, c, "cell")
+    where = tables.fixed_where + _macro_scatter(tables.macro_v, lo, hi, mplaced,
+                                                r, c, "box")
+    # the shared embedding h of each observation's current macro
+    query = tables.nodes[obs.current]                                 # (n, D)
+    node_mask = jnp.arange(tables.nodes.shape[0]) < tables.num_nodes
+    attention = AttentionReadout(net.attention)
+    ctx = jax.vmap(lambda q: attention.apply(_sub(params, "attention"), q,
+                                             tables.nodes, node_mask))(query)
+    h = jnp.concatenate([query, ctx, jnp.broadcast_to(
+        tables.readout, (query.shape[0], tables.readout.shape[0]))], -1)
+    dense = nn.Dense(net.conv_embed, kernel_init=KERNEL_INIT)
+    g = dense.apply(_sub(params, "policy_head", "shared_project"), h)  # (n, K)
+    cy = (jnp.arange(r, dtype=jnp.float32) + 0.5) / r
+    cx = (jnp.arange(c, dtype=jnp.float32) + 0.5) / c
+    coords = jnp.stack(jnp.broadcast_arrays(cx[None, :], cy[:, None]), -1)
+    nb = maps.shape[0]
+    grid = lambda a: a.reshape(nb, r, c, -1).astype(jnp.float32)  # noqa: E731
+    stored = grid(maps)
+    parts = [cover, stored[..., :1], where, stored[..., 1:2],
+             grid(obs.action_mask), jnp.broadcast_to(coords, (nb, r, c, 2)),
+             jnp.broadcast_to(g[:, None, None, :], (nb, r, c, net.conv_embed))]
+    if net.wire_mask:
+        parts.append(grid(wire))
+    y = jnp.concatenate(parts, -1)
+    for i, ch in enumerate(net.conv_channels):
+        y = nn.relu(Conv(ch, (3, 3), kernel_init=KERNEL_INIT).apply(
+            _sub(params, "policy_head", f"conv_{i}"), y))
+    pooled = jnp.concatenate([y.mean((1, 2)), y.max((1, 2))], -1)
+    logits = Conv(1, (1, 1), kernel_init=KERNEL_INIT).apply(
+        _sub(params, "policy_head", "logits"), y)[..., 0].reshape(nb, -1)
+    value = MLP((*net.value_hidden, 1), activate_final=False).apply(
+        _sub(params, "value_head"), jnp.concatenate([h, pooled], -1))[:, 0]
+    return masked_logits(logits, obs.action_mask), value
 
 
 def uncommitted(tree: Any) -> Any:

@@ -57,8 +57,10 @@ class Policy:
 def model_config(meta: dict) -> PolicyConfig:
     """The PolicyConfig of a policy checkpoint's metadata (checkpoints
     written before the conv head existed hold deconv policies, and those
-    written before the wire mask existed, policies without it)."""
-    return PolicyConfig(**{"head": "deconv", "wire_mask": False, **meta["model"]})
+    written before the wire mask existed, policies without it; the encoder
+    input was "placement" until it had a metadata key)."""
+    return PolicyConfig(**{"head": "deconv", "wire_mask": False,
+                           "encoder_input": "placement", **meta["model"]})
 
 
 # format name -> loader(checkpoint, path, network) -> Policy

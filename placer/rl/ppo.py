@@ -31,7 +31,15 @@ from placer.config import REWARD_NORMS, PPOConfig
 from placer.env.env import EnvParams, EnvSpec, Observation, PlacementEnv
 from placer.errors import PlacerInputError
 from placer.models.graph import NetlistGraph
-from placer.rl.networks import PolicyValue, masked_entropy, wire_features
+from placer.rl.networks import (
+    PolicyValue,
+    head_maps,
+    head_tables,
+    masked_entropy,
+    stored_policy,
+    stores_maps,
+    wire_features,
+)
 
 
 @struct.dataclass
@@ -55,6 +63,9 @@ class Transition:
     # (R * C, 2) the wire-mask channels the policy saw (None without them),
     # kept so that the loss does not compute them again in every epoch
     wire: jax.Array | None = None
+    # (R * C, STORED_MAPS) the conv head's parameter-free maps of the step
+    # (networks.head_maps; None when the network runs per observation)
+    maps: jax.Array | None = None
 
 
 @struct.dataclass
@@ -160,18 +171,33 @@ def wire_inputs(net: PolicyValue, problem: Problem,
 
 
 def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
-                 key: jax.Array, greedy: bool):
+                 key: jax.Array, greedy: bool, tables=None):
     wire = wire_inputs(net, problem, obs)
-    logits, value = apply_policy(net, params, problem, obs, wire)
+    maps = None
+    if tables is None:
+        logits, value = apply_policy(net, params, problem, obs, wire)
+    else:
+        maps = head_maps(problem.graph, problem.env_params.orient, obs,
+                         net.grid_rows, net.grid_cols)
+        one = lambda x: None if x is None else x[None]  # noqa: E731
+        logits, value = stored_policy(net, params, tables, jax.tree.map(one, obs),
+                                      maps[None], one(wire))
+        logits, value = logits[0], value[0]
     action = (jnp.argmax(logits) if greedy
               else jax.random.categorical(key, logits)).astype(jnp.int32)
     log_prob = jax.nn.log_softmax(logits)[action]
-    return action, log_prob, value, wire
+    return action, log_prob, value, wire, maps
 
 
 def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
-            key: jax.Array, greedy: bool = False) -> tuple[Transition, dict]:
+            key: jax.Array, greedy: bool = False,
+            stored: bool = True) -> tuple[Transition, dict]:
     """One episode with the policy (vmap over keys for B episodes).
+
+    With ``stored`` (and a network that can: networks.stores_maps) the
+    design's HeadTables are computed once, before the steps, and each step
+    keeps its parameter-free head maps in the transitions (``maps``) for the
+    loss; without, the network runs per observation.
 
     Returns:
         Transitions with leaves (T, ...), and the terminal dict of
@@ -179,15 +205,17 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
     """
     env_params = problem.env_params
     state, ts = env.reset(env_params)
+    tables = (head_tables(net, params, problem.graph, env_params)
+              if stored and stores_maps(net) else None)
 
     def body(carry, k):
         state, obs = carry
-        action, log_prob, value, wire = _policy_step(net, params, problem, obs, k,
-                                                     greedy)
+        action, log_prob, value, wire, maps = _policy_step(net, params, problem, obs,
+                                                           k, greedy, tables)
         valid = ~state.done
         state, next_obs = env.place(state, action, env_params)
         tr = Transition(obs=obs, action=action, log_prob=log_prob, value=value,
-                        valid=valid, last=valid & state.done, wire=wire)
+                        valid=valid, last=valid & state.done, wire=wire, maps=maps)
         return (state, next_obs), tr
 
     keys = jax.random.split(key, env_params.order.shape[0])
@@ -200,9 +228,20 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
 def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
              advantages: jax.Array, returns: jax.Array,
              cfg: PPOConfig) -> tuple[jax.Array, dict]:
-    """Mean PPO loss over the valid transitions of a minibatch (leaves (n, ...))."""
-    apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
-    logits, value = apply(batch.obs, batch.wire)                       # (n, A), (n,)
+    """Mean PPO loss over the valid transitions of a minibatch (leaves (n, ...)).
+
+    Transitions with stored head maps (``batch.maps``) run the network from
+    them (one encoder pass per minibatch); others per observation."""
+    if batch.maps is not None:
+        wire = batch.wire
+        if net.wire_mask and wire is None:
+            wire = jax.vmap(lambda o: wire_inputs(net, problem, o))(batch.obs)
+        tables = head_tables(net, params, problem.graph, problem.env_params)
+        logits, value = stored_policy(net, params, tables, batch.obs, batch.maps,
+                                      wire)
+    else:
+        apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
+        logits, value = apply(batch.obs, batch.wire)                   # (n, A), (n,)
     w = batch.valid.astype(value.dtype)
     w = w / jnp.maximum(jnp.sum(w), 1.0)
     logp_all = jax.nn.log_softmax(logits)
@@ -285,7 +324,8 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
         key, k_roll, k_sgd = jax.random.split(ts.key, 3)
         keys = shard(jax.random.split(k_roll, b))                 # (B, 2)
         traj, out = shard(jax.vmap(
-            lambda k: rollout(env, net, ts.params, problem, k))(keys))  # (B, T, ...)
+            lambda k: rollout(env, net, ts.params, problem, k,
+                              stored=cfg.stored_maps))(keys))      # (B, T, ...)
         t = traj.action.shape[1]
         n = b * t
         if n % cfg.num_minibatches:

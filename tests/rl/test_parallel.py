@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from placer.errors import PlacerInputError
-from placer.rl import ppo
 from placer.rl.parallel import compiled, training_mesh
 from tests.rl.parallel_check import flat, probe_start
 from tests.rl.probe import PROBE_CFG

@@ -291,3 +291,49 @@ def test_make_update__rejects_unknown_reward_norm():
     cfg = PPOConfig(reward_norm="runing")
     with pytest.raises(PlacerInputError):
         ppo.make_update(env, small_net(), cfg, ppo.make_optimizer(cfg))
+
+
+def _three_macro_problem():
+    """A port at the corner, a fixed hard macro, three movable hard macros of
+    different sizes and a soft macro on a 5 x 4 grid (rows != cols), nets
+    between them: enough for the stored maps to differ from step to step."""
+    from placer.env.env import make_env
+    from placer.stdcell.force_directed import FDSchedule
+    from tests.cost.tiny import tiny_netlist
+
+    nl = tiny_netlist(
+        [("port", 0, 0, 0, 0), ("hard", 7.0, 9.0, 2, 2), ("hard", 4, 5, 3, 2),
+         ("hard", 4, 5, 1, 1), ("hard", 4, 5, 2, 1), ("soft", 4, 5, 1, 1)],
+        [(1.0, [0, 2]), (2.0, [2, 3, 5]), (1.0, [4, (1, 0.5, 0.5)]), (1.0, [3, 4])],
+        canvas_width=8.0, canvas_height=10.0, grid_cols=4, grid_rows=5)
+    nl.node_fixed[1] = True
+    env, params = make_env(nl, fd_schedule=FDSchedule(num_steps=(1, 1, 1)))
+    return env, ppo.Problem(params, netlist_graph(nl))
+
+
+def test_stored_maps__equal_the_per_observation_network():
+    """The rollout from stored maps takes the same actions with the same
+    log-probabilities and values as the per-observation network, the loss
+    from its stored maps equals the per-observation loss, and so do their
+    gradients (float summation order only). With the wire mask: every
+    input map of the conv head is exercised."""
+    env, problem = _three_macro_problem()
+    net = small_net(5, 4, encoder_input="netlist", wire_mask=True)
+    obs = jax.jit(env.reset)(problem.env_params)[1].observation
+    params = _init(net, problem, obs)
+    roll = jax.jit(lambda p, pr, k, s: ppo.rollout(env, net, p, pr, k, stored=s),
+                   static_argnums=3)
+    new, _ = roll(params, problem, jax.random.PRNGKey(3), True)
+    old, _ = roll(params, problem, jax.random.PRNGKey(3), False)
+    assert old.maps is None and new.maps.shape == (new.action.shape[0], 20, 2)
+    assert int(new.valid.sum()) == 3
+    np.testing.assert_array_equal(new.action, old.action)
+    np.testing.assert_allclose(new.log_prob, old.log_prob, atol=1e-5)
+    np.testing.assert_allclose(new.value, old.value, atol=1e-5)
+    t = new.action.shape[0]
+    adv, ret = jnp.linspace(-1.0, 1.0, t), jnp.full(t, -0.5)
+    grad = jax.jit(jax.grad(lambda p, pr, b: ppo.ppo_loss(net, p, pr, b, adv, ret,
+                                                          PPOConfig())[0]))
+    g_new, g_old = grad(params, problem, new), grad(params, problem, old)
+    for a, b in zip(jax.tree.leaves(g_new), jax.tree.leaves(g_old), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-4)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import placer
+from placer.api import place_rl
 from placer.config import TrainRLConfig
 from placer.errors import PlacerInputError
 from placer.legality import check_legality
-from placer.api import place_rl
 from placer.rl.policy import load_policy
 from placer.rl.train import train
 from tests.rl.probe import BEST_CELL, PROBE_CFG, SMALL, probe_netlist
@@ -78,7 +78,8 @@ def test_place_rl__deconv_rejects_other_grid_and_no_episodes(tmp_path):
     from placer.rl.train import build_session, initial_params
 
     nl = probe_netlist()
-    deconv = dataclasses.replace(SMALL, head="deconv", wire_mask=False)
+    deconv = dataclasses.replace(SMALL, head="deconv", wire_mask=False,
+                                 encoder_input="placement")
     train(dataclasses.replace(_cfg(tmp_path), updates=1, model=deconv), nl,
           log=lambda m: None)
     policy = load_policy(tmp_path / "policy")
