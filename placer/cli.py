@@ -120,6 +120,8 @@ USAGE = {
                 "[netlist=<file> placement=<file.plc>] [output_dir=quant_out]",
     "convert": "placer-convert input=<design> output=<file> ['lef=[a.lef]'] "
                "[placement=<file>] [def_out.template=<in.def>]",
+    "bench": "placer-bench suite=<suite.yaml|small|ariane133> "
+             "[output_dir=bench_out] [shared_dir=../shared]",
 }
 
 
@@ -633,15 +635,13 @@ def run_bench(cfg: BenchConfig) -> dict:
                            log=log, command=command)
 
 
+@_explained("placer-bench", "bench", BenchConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="bench")
 def bench(dict_cfg: DictConfig) -> None:
     """``placer-bench``: runs a suite of placers x designs x seeds (resuming
     what output_dir already holds) and prints the table's path and a JSON
     summary; progress goes to stderr."""
-    _run_command(
-        dict_cfg, "placer-bench suite=<suite.yaml|small|ariane133> "
-        "[output_dir=bench_out] [shared_dir=../shared]", required="suite",
-        run=run_bench)
+    _run_command(dict_cfg, USAGE["bench"], required="suite", run=run_bench)
 
 
 if __name__ == "__main__":

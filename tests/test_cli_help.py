@@ -42,6 +42,7 @@ ENTRIES = {
     "placer-train": (cli.train_rl, config.TrainRLConfig),
     "placer-quantize": (cli.quantize, config.QuantizeConfig),
     "placer-convert": (cli.convert, config.ConvertConfig),
+    "placer-bench": (cli.bench, config.BenchConfig),
 }
 
 

@@ -21,6 +21,7 @@ COMMANDS = {
     "train_rl": (config.TrainRLConfig, "netlist=a.pb.txt"),
     "quantize": (config.QuantizeConfig, "policy=a"),
     "convert": (config.ConvertConfig, "input=a.def", "output=b.pb.txt"),
+    "bench": (config.BenchConfig, "suite=small"),
 }
 SCHEMAS = [c for c in vars(config).values() if isinstance(c, type)
            and dataclasses.is_dataclass(c) and c.__module__ == config.__name__]
