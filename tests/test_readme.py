@@ -4,9 +4,10 @@ Each fenced block is one test, run in a subprocess in a fresh temporary
 folder that looks like a clone: ``netlists/``, ``placer/`` and
 ``experiments/`` link to the repository's, and ``../shared`` to the shared
 data (a block that uses ``../shared`` is skipped when it is absent). Python
-blocks run with this interpreter; other blocks are shell (bash, ``-e -o
-pipefail``) with this interpreter's scripts folder first on PATH, so
-``placer-*`` and ``python`` are the installed ones.
+blocks run with this interpreter; blocks without a language (or sh, bash,
+shell) are shell (bash, ``-e -o pipefail``) with this interpreter's scripts
+folder first on PATH, so ``placer-*`` and ``python`` are the installed ones;
+YAML blocks must parse; blocks in any other language are not code.
 
 What the README says about a block, the test honours:
 
@@ -32,6 +33,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import SHARED_DIR
 
@@ -41,6 +43,7 @@ CONTINUES = "# continues the previous block"
 INSTALL = re.compile(r"^python3 -m venv \.venv && \. \.venv/bin/activate && "
                      r"pip install -e \S+ && ")
 LINKED = ("netlists", "placer", "experiments")
+SHELL_LANGS = ("", "sh", "bash", "shell", "console")
 FENCE = re.compile(r"^(\s*)```(\w*)\s*$")
 DIRECTIVE = re.compile(
     r"^\s*<!--\s*readme-test:\s*(slow|skip)\s*(?:\((.*)\))?\s*-->\s*$")
@@ -53,7 +56,7 @@ class Block:
 
     Attributes:
         line: 1-based line of its opening fence.
-        lang: "python" or "shell".
+        lang: "python", "shell", "yaml" or another (not run).
         code: its text, dedented.
         slow: marked slow (or continues a slow block).
         skip: the reason it is not run, or None.
@@ -89,7 +92,7 @@ def readme_blocks(text: str) -> list[Block]:
         while not FENCE.match(lines[j]):
             j += 1
         body = "\n".join(ln[indent:] for ln in lines[i + 1: j]) + "\n"
-        lang = "python" if lang == "python" else "shell"
+        lang = "shell" if lang in SHELL_LANGS else lang
         block = Block(i + 1, lang, body)
         d = DIRECTIVE.match(lines[i - 1]) if i > 0 else None
         if d and d.group(1) == "slow":
@@ -141,6 +144,11 @@ def test_readme_block__runs(block: Block, tmp_path):
     if block.skip:
         pytest.skip(block.skip)
     code = block.program()
+    if block.lang in ("yaml", "yml"):
+        assert isinstance(yaml.safe_load(code), dict), block.line
+        return
+    if block.lang not in ("python", "shell"):
+        pytest.skip(f"a {block.lang} block is not code")
     if "../shared" in code and not (SHARED_DIR / "netlists").is_dir():
         pytest.skip(f"needs the shared data ({SHARED_DIR} is absent)")
     work = _workdir(tmp_path)
