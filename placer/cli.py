@@ -20,6 +20,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from placer.cli_help import check_choices, explained, value_text
 from placer.config import (
     BenchConfig,
     ClusterConfig,
@@ -34,6 +35,7 @@ from placer.config import (
 from placer.cost.proxy import proxy_cost
 from placer.errors import PlacerInputError
 from placer.netlist.io import load_netlist
+from placer.placers import PLACERS, POST_PASSES, methods
 
 EXIT_INPUT_ERROR = 2
 # placer/conf/, shipped inside the package (a wheel carries it). Absolute,
@@ -77,9 +79,101 @@ def register_configs() -> None:
 
 register_configs()
 
+# The methods placer-place offers (its --help lists them, a config is checked
+# against them): the place-method registry's names.
+PLACE_METHODS: tuple[str, ...] = methods()
+# Allowed values that the schemas' field metadata cannot hold, by schema.
+CHOICES: dict[type, dict[str, tuple[str, ...]]] = {
+    PlaceConfig: {"method": PLACE_METHODS}}
+
+
+def _method_defaults() -> dict[str, str]:
+    """placer-place's ``options.<name>`` (None: the method's default) -> the
+    defaults of the registered methods and post-passes that have the option,
+    as --help shows them (``null (sa: 4)``)."""
+    owners: dict[str, list[str]] = {}
+    for name, spec in [*PLACERS.items(), *POST_PASSES.items()]:
+        for f in dataclasses.fields(spec.options):
+            if f.default is not dataclasses.MISSING:
+                owners.setdefault(f"options.{f.name}", []).append(
+                    f"{name}: {value_text(f.default)}")
+    return {k: f"null ({', '.join(v)})" for k, v in owners.items()}
+
+
+# Defaults that --help shows instead of the schema's, by schema.
+DEFAULTS: dict[type, dict[str, str]] = {PlaceConfig: _method_defaults()}
+# One-line usage of each command, by config name (shown by --help and errors).
+USAGE = {
+    "evaluate": "placer-evaluate netlist=<file> [placement=<file.plc>] "
+                "[plot=<file.png>] [output=<file.json>]",
+    "place": "placer-place netlist=<file> [placement=<file.plc>] "
+             "[method=sa] [budget_s=300] [refine=true]",
+    "dataset": "placer-dataset output_dir=<dir> [synthetic=18] "
+               "['netlists=[a.pb.txt]']",
+    "pretrain": "placer-pretrain dataset=<dir> [output_dir=pretrain_out] [steps=600]",
+    "train_rl": "placer-train netlist=<file> [placement=<file.plc>] "
+                "['netlists=[...]'] [synthetic=0] [output_dir=train_out] "
+                "[encoder_checkpoint=<dir>] [init_checkpoint=<dir>]",
+    "cluster": "placer-cluster netlist=<flat.pb.txt|.aux> [plc=<header.plc>] "
+               "[num_clusters=800] [output_dir=placer_out]",
+    "quantize": "placer-quantize policy=<dir> [bits=8] [method=msqe|gradient] "
+                "[netlist=<file> placement=<file.plc>] [output_dir=quant_out]",
+    "convert": "placer-convert input=<design> output=<file> ['lef=[a.lef]'] "
+               "[placement=<file>] [def_out.template=<in.def>]",
+    "bench": "placer-bench suite=<suite.yaml|small|ariane133> "
+             "[output_dir=bench_out] [shared_dir=../shared]",
+}
+
+
+def _explained(prog: str, config_name: str, schema: type):
+    """``--help`` and the key / value checks of placer.cli_help for one command."""
+    return explained(prog, config_name, schema, CONFIG_DIR, USAGE[config_name],
+                     CHOICES.get(schema), DEFAULTS.get(schema))
+
 
 def _path(p: str | None) -> str | None:
     return None if p is None else to_absolute_path(os.path.expanduser(p))
+
+
+def check_writable_dir(p: str, target: str | None = None) -> str:
+    """The absolute folder ``p`` if it is, or can be made, a writable folder:
+    checked before a command's work, so that a bad output_dir fails at once.
+
+    Args:
+        p: the folder.
+        target: the path to name in the error (a file to be written into
+            ``p``); None: ``p`` itself.
+
+    Raises:
+        PlacerInputError: ``p`` or its nearest existing parent is not a folder,
+            or is not writable.
+    """
+    out_dir = _path(p)
+    target = target or out_dir
+    probe = out_dir
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise PlacerInputError(
+            "cannot create the output folder: " + (
+                "a file of that name exists" if probe == target
+                else f"{probe} is a file, not a folder"), target)
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise PlacerInputError(
+            "the output folder is not writable" if probe == target
+            else f"cannot write into {probe}: not writable", target)
+    return out_dir
+
+
+def _check_outputs(cfg) -> None:
+    """Checks, before any work, that cfg's output_dir (or the folders of its
+    output and plot files) can be written."""
+    if getattr(cfg, "output_dir", None):
+        check_writable_dir(cfg.output_dir)
+    for name in ("output", "plot"):
+        value = getattr(cfg, name, None)
+        if isinstance(value, str):
+            check_writable_dir(os.path.dirname(_path(value)), _path(value))
 
 
 def _lef(cfg) -> dict:
@@ -253,14 +347,12 @@ def run_convert(cfg: ConvertConfig) -> dict:
                    **cfg.settings.as_kwargs())
 
 
+@_explained("placer-convert", "convert", ConvertConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="convert")
 def convert(dict_cfg: DictConfig) -> None:
     """``placer-convert``: converts a design (and placement) between DEF/LEF,
     Circuit Training .pb.txt + .plc and Bookshelf; prints the JSON summary."""
-    _run_command(
-        dict_cfg, "placer-convert input=<design> output=<file> ['lef=[a.lef]'] "
-        "[placement=<file>] [def_out.template=<in.def>]", required="input",
-        run=run_convert)
+    _run_command(dict_cfg, USAGE["convert"], required="input", run=run_convert)
 
 
 def run_cluster(cfg: ClusterConfig) -> dict:
@@ -308,11 +400,16 @@ def _typed(dict_cfg: DictConfig, usage: str, required: str | None = "netlist"):
     if required is not None and OmegaConf.is_missing(dict_cfg, required):
         _fail(f"no {required} given; run as {usage}")
     try:
-        return OmegaConf.to_object(dict_cfg)
+        cfg = OmegaConf.to_object(dict_cfg)
     except dataclasses.FrozenInstanceError as e:  # a key added with +key=value
         _fail(f"unknown option {str(e).rsplit(' ', 1)[-1]}")
     except Exception as e:
         _fail(f"invalid configuration: {str(e).splitlines()[0]}")
+    try:
+        check_choices(cfg, CHOICES.get(type(cfg)))
+    except PlacerInputError as e:
+        _fail(str(e))
+    return cfg
 
 
 def _sweep_job(cfg):
@@ -340,22 +437,23 @@ def _run_command(dict_cfg: DictConfig, usage: str, required: str | None = "netli
     job writes to its own ``<output_dir>/<job number>``."""
     cfg = _sweep_job(_typed(dict_cfg, usage, required))
     try:
+        _check_outputs(cfg)
         result = run(cfg)
     except PlacerInputError as e:
         _fail(str(e))
     print(json.dumps(result, indent=2, default=float), flush=True)
 
 
+@_explained("placer-evaluate", "evaluate", EvaluateConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="evaluate")
 def evaluate(dict_cfg: DictConfig) -> None:
     """``placer-evaluate``: prints the proxy-cost breakdown of a placement as JSON.
 
     Exits with status 2 and a one-line ``error: ...`` on bad input.
     """
-    cfg: EvaluateConfig = _typed(
-        dict_cfg, "placer-evaluate netlist=<file> [placement=<file.plc>] "
-        "[plot=<file.png>] [output=<file.json>]")
+    cfg: EvaluateConfig = _typed(dict_cfg, USAGE["evaluate"])
     try:
+        _check_outputs(cfg)
         result = run_evaluate(cfg)
     except PlacerInputError as e:
         _fail(str(e))
@@ -365,13 +463,12 @@ def evaluate(dict_cfg: DictConfig) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+@_explained("placer-place", "place", PlaceConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="place")
 def place(dict_cfg: DictConfig) -> None:
     """``placer-place``: places a design (random | greedy | sa, optional
     refinement) and writes .plc, .png and .json; prints the JSON summary."""
-    _run_command(
-        dict_cfg, "placer-place netlist=<file> [placement=<file.plc>] "
-        "[method=sa] [budget_s=300] [refine=true]", run=run_place)
+    _run_command(dict_cfg, USAGE["place"], run=run_place)
 
 
 def run_dataset(cfg: DatasetConfig) -> dict:
@@ -401,21 +498,19 @@ def run_pretrain(cfg: PretrainConfig) -> dict:
             "validation_mean": summary["validation"].get("mean")}
 
 
+@_explained("placer-dataset", "dataset", DatasetConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="dataset")
 def dataset(dict_cfg: DictConfig) -> None:
     """``placer-dataset``: generated (and given) designs, each with placements
     of varied quality labelled by the proxy cost."""
-    _run_command(
-        dict_cfg, "placer-dataset output_dir=<dir> [synthetic=18] "
-        "['netlists=[a.pb.txt]']", required="output_dir", run=run_dataset)
+    _run_command(dict_cfg, USAGE["dataset"], required="output_dir", run=run_dataset)
 
 
+@_explained("placer-pretrain", "pretrain", PretrainConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="pretrain")
 def pretrain(dict_cfg: DictConfig) -> None:
     """``placer-pretrain``: trains the GNN reward predictor on a dataset."""
-    _run_command(
-        dict_cfg, "placer-pretrain dataset=<dir> [output_dir=pretrain_out] "
-        "[steps=600]", required="dataset", run=run_pretrain)
+    _run_command(dict_cfg, USAGE["pretrain"], required="dataset", run=run_pretrain)
 
 
 def run_train(cfg: TrainRLConfig) -> dict:
@@ -463,24 +558,20 @@ def training_netlists(cfg: TrainRLConfig) -> list:
     return out
 
 
+@_explained("placer-train", "train_rl", TrainRLConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="train_rl")
 def train_rl(dict_cfg: DictConfig) -> None:
     """``placer-train``: PPO training of the placement policy (from scratch,
     from a pretrained encoder, or fine-tuning a policy checkpoint)."""
-    _run_command(
-        dict_cfg, "placer-train netlist=<file> [placement=<file.plc>] "
-        "['netlists=[...]'] [synthetic=0] [output_dir=train_out] "
-        "[encoder_checkpoint=<dir>] [init_checkpoint=<dir>]",
-        required=None, run=run_train)
+    _run_command(dict_cfg, USAGE["train_rl"], required=None, run=run_train)
 
 
+@_explained("placer-cluster", "cluster", ClusterConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="cluster")
 def cluster(dict_cfg: DictConfig) -> None:
     """``placer-cluster``: groups a flat netlist's standard cells into soft
     macros and writes the clustered .pb.txt, .plc and .json; prints the JSON."""
-    _run_command(
-        dict_cfg, "placer-cluster netlist=<flat.pb.txt|.aux> [plc=<header.plc>] "
-        "[num_clusters=800] [output_dir=placer_out]", run=run_cluster)
+    _run_command(dict_cfg, USAGE["cluster"], run=run_cluster)
 
 
 def run_quantize(cfg: QuantizeConfig) -> dict:
@@ -512,14 +603,12 @@ def run_quantize(cfg: QuantizeConfig) -> dict:
     return result
 
 
+@_explained("placer-quantize", "quantize", QuantizeConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="quantize")
 def quantize(dict_cfg: DictConfig) -> None:
     """``placer-quantize``: writes a power-of-two quantized copy of a policy
     (integer codes + exponents) that placer-place method=rl accepts."""
-    _run_command(
-        dict_cfg, "placer-quantize policy=<dir> [bits=8] [method=msqe|gradient] "
-        "[netlist=<file> placement=<file.plc>] [output_dir=quant_out]",
-        required="policy", run=run_quantize)
+    _run_command(dict_cfg, USAGE["quantize"], required="policy", run=run_quantize)
 
 
 def run_bench(cfg: BenchConfig) -> dict:
@@ -546,15 +635,13 @@ def run_bench(cfg: BenchConfig) -> dict:
                            log=log, command=command)
 
 
+@_explained("placer-bench", "bench", BenchConfig)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="bench")
 def bench(dict_cfg: DictConfig) -> None:
     """``placer-bench``: runs a suite of placers x designs x seeds (resuming
     what output_dir already holds) and prints the table's path and a JSON
     summary; progress goes to stderr."""
-    _run_command(
-        dict_cfg, "placer-bench suite=<suite.yaml|small|ariane133> "
-        "[output_dir=bench_out] [shared_dir=../shared]", required="suite",
-        run=run_bench)
+    _run_command(dict_cfg, USAGE["bench"], required="suite", run=run_bench)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,14 @@ from placer.errors import PlacerInputError
 # The `Optional[...]` spelling (not `X | None`) is what OmegaConf can read.
 # ruff: noqa: UP007, UP045
 
+# Allowed values of the string options, shown by --help (cli_help reads each
+# field's metadata["choices"]) and checked before a command runs; the modules
+# that use them import them from here.
+POLICY_HEADS = ("conv", "deconv")
+ENCODER_INPUTS = ("placement", "netlist")
+REWARD_NORMS = ("running", "batch", "none")
+QUANT_METHODS = ("msqe", "gradient")
+
 
 @dataclass(frozen=True)
 class SettingsOverrides:
@@ -28,6 +36,23 @@ class SettingsOverrides:
 
     The names are those of placer.Settings and of Circuit Training's .plc
     header.
+
+    Attributes:
+        canvas_width: canvas width in microns.
+        canvas_height: canvas height in microns.
+        grid_cols: grid columns (C).
+        grid_rows: grid rows (R).
+        routes_per_micron_hor: horizontal routing tracks per micron.
+        routes_per_micron_ver: vertical routing tracks per micron.
+        macro_routes_hor: horizontal tracks per micron a hard macro blocks.
+        macro_routes_ver: vertical tracks per micron a hard macro blocks.
+        smoothing_range: cells over which congestion is smoothed.
+        overlap_threshold: hard-macro overlap (area over the smaller macro's)
+            above which a placement is illegal.
+        soft_macros_squared: treat soft macros as squares of their area.
+        netlist_pin_orientation: turn hard-macro pin offsets by the
+            orientation in the netlist, as the TILOS evaluator does (false:
+            Circuit Training's convention).
     """
 
     canvas_width: Optional[float] = None
@@ -60,6 +85,7 @@ class EvaluateConfig:
         plot: a PNG to draw the placement and its cost maps into.
         output: a JSON file to write the breakdown into (it is always printed).
         settings: settings that override those of the files.
+        lef: a DEF netlist's LEF files (technology LEF first).
     """
 
     netlist: str = "???"   # OmegaConf's MISSING: compose fails without a value
@@ -258,13 +284,13 @@ class DefOutput:
 
 @dataclass(frozen=True)
 class PlaceConfig:
-    """``placer-place``: place a design with a classical method.
+    """``placer-place``: place a design (random, greedy, SA or the RL policy).
 
     Attributes:
         netlist: the design (.pb.txt, .pb.txt.gz or Bookshelf .aux).
         placement: a placement whose header settings (canvas, grid, routing)
             to use; its positions are NOT used (fair start).
-        method: random | greedy | sa | rl.
+        method: the placement method (a registered placer, placer.placers).
         policy: rl: a policy checkpoint directory; None: the shipped policy.
         seed: random seed.
         budget_s: wall-clock budget, compilation included: of the search
@@ -279,6 +305,11 @@ class PlaceConfig:
         weights: (wirelength, density, congestion) weights of the reported cost.
         options: method options.
         settings: settings that override those of the files.
+        lef: a DEF netlist's LEF files (technology LEF first).
+        num_clusters: a DEF netlist is clustered into this many soft macros;
+            None: placer.cluster's default.
+        def_out: how the result is also written as <name>.def / .tcl (DEF
+            flow).
     """
 
     netlist: str = "???"
@@ -523,10 +554,11 @@ class PolicyConfig:
     value_hidden: tuple[int, ...] = (64,)
     freeze_encoder: bool = False
     edge_distance: bool = True
-    head: str = "conv"
+    head: str = field(default="conv", metadata={"choices": POLICY_HEADS})
     conv_channels: tuple[int, ...] = (32, 32, 32)
     conv_embed: int = 16
-    encoder_input: str = "netlist"
+    encoder_input: str = field(default="netlist",
+                               metadata={"choices": ENCODER_INPUTS})
     wire_mask: bool = True
     value_prior: bool = False
     prior_hidden: tuple[int, ...] = (64, 32)
@@ -537,10 +569,10 @@ class PolicyConfig:
             raise ValueError("model.value_prior needs model.encoder_input=placement")
         object.__setattr__(self, "deconv_channels", tuple(self.deconv_channels))
         object.__setattr__(self, "conv_channels", tuple(self.conv_channels))
-        if self.head not in ("conv", "deconv"):
+        if self.head not in POLICY_HEADS:
             raise ValueError("model.head must be 'conv' or 'deconv', "
                              f"not {self.head!r}")
-        if self.encoder_input not in ("placement", "netlist"):
+        if self.encoder_input not in ENCODER_INPUTS:
             raise ValueError("model.encoder_input must be 'placement' or 'netlist', "
                              f"not {self.encoder_input!r}")
         if self.wire_mask and self.head != "conv":
@@ -612,7 +644,8 @@ class PPOConfig:
     vf_coef: float = 0.5
     ent_coef: float = 0.01
     normalize_advantages: bool = True
-    reward_norm: str = "running"
+    reward_norm: str = field(default="running",
+                             metadata={"choices": REWARD_NORMS})
     shaping: bool = False
     shaping_scale: float = 1.0
     imitation_coef: float = 0.3
@@ -769,6 +802,7 @@ class ClusterConfig:
         output_dir: where <name>.pb.txt, <name>.plc and <name>.json go.
         name: file name stem; None: <design>_clustered.
         settings: settings that override the derived ones.
+        lef: a DEF netlist's LEF files (technology LEF first).
     """
 
     netlist: str = "???"
@@ -817,7 +851,7 @@ class QuantizeConfig:
 
     policy: str = "???"
     bits: int = 8
-    method: str = "msqe"
+    method: str = field(default="msqe", metadata={"choices": QUANT_METHODS})
     per_channel: bool = False
     netlist: Optional[str] = None
     placement: Optional[str] = None

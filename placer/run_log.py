@@ -4,13 +4,21 @@ Both placer-pretrain and placer-train write the same two things under their
 output directory: TensorBoard event files in ``logs/`` (via tensorboardX, so
 no TensorFlow install is needed) and one JSON record per evaluation in
 ``metrics.jsonl``. The JSONL file is opened for appending, so a resumed run
-continues the same file.
+continues the same file. Progress and log lines go to stderr (:func:`progress`):
+stdout is for a command's result alone.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+
+
+def progress(*parts) -> None:
+    """Prints one progress or log line to stderr (never stdout, which carries
+    a command's result, e.g. placer-place's JSON), flushed at once."""
+    print(*parts, file=sys.stderr, flush=True)
 
 
 class RunLogger:

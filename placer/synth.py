@@ -583,16 +583,21 @@ def write_design(nl: Netlist, out_dir: str | os.PathLike) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m placer.synth``: writes one synthetic design."""
-    ap = argparse.ArgumentParser(prog="python -m placer.synth",
-                                 description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--num-hard", type=int, default=20)
-    ap.add_argument("--num-soft", type=int, default=100)
-    ap.add_argument("--num-ports", type=int, default=40)
+    ap = argparse.ArgumentParser(
+        prog="placer-synth", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="random seed (the design is deterministic per seed)")
+    ap.add_argument("--out", required=True,
+                    help="output folder (netlist.pb.txt and initial.plc)")
+    ap.add_argument("--num-hard", type=int, default=20, help="hard macros")
+    ap.add_argument("--num-soft", type=int, default=100,
+                    help="soft macros (standard-cell clusters)")
+    ap.add_argument("--num-ports", type=int, default=40, help="I/O ports")
     ap.add_argument("--grid", type=int, nargs=2, default=(10, 10),
-                    metavar=("COLS", "ROWS"))
-    ap.add_argument("--utilization", type=float, default=0.6)
+                    metavar=("COLS", "ROWS"), help="placement grid")
+    ap.add_argument("--utilization", type=float, default=0.6,
+                    help="macro area over canvas area")
     ap.add_argument("--family", action="store_true",
                     help="a design of the training family (random_design(seed)): "
                          "sizes and settings drawn from the seed; the options "

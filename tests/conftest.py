@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-# The shared data sits next to the repository: <repo>/../shared.
-SHARED_DIR = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
+# The shared data sits next to the repository: <repo>/../shared, unless
+# PLACER_SHARED_DIR names another folder (e.g. from a git worktree elsewhere).
+SHARED_DIR = Path(os.environ.get(
+    "PLACER_SHARED_DIR", Path(__file__).resolve().parents[1] / ".." / "shared")
+).resolve()
 
 
 _JAX_CACHE: list[str] = []

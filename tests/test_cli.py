@@ -13,7 +13,6 @@ from omegaconf import OmegaConf
 
 import placer
 from placer.cli import CONFIG_DIR, evaluate
-from placer.config import EvaluateConfig, SettingsOverrides
 from placer.cost.proxy import proxy_cost
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,14 +22,6 @@ SYNTH = REPO / "netlists" / "synth_small"
 def compose_evaluate(*overrides):
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base=None):
         return compose("evaluate", overrides=list(overrides))
-
-
-def test_evaluate_config__yaml_matches_schema_defaults():
-    """conf/evaluate.yaml composes into the EvaluateConfig defaults."""
-    cfg = OmegaConf.to_object(compose_evaluate("netlist=a.pb.txt"))
-    assert cfg == EvaluateConfig(netlist="a.pb.txt")
-    assert cfg.weights == (1.0, 0.5, 0.5)
-    assert cfg.settings == SettingsOverrides() and cfg.settings.as_kwargs() == {}
 
 
 def test_evaluate_config__overrides_are_typed():

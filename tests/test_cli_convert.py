@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 import placer
 from placer.cli import CONFIG_DIR, convert, place
-from placer.config import ConvertConfig, PlaceConfig
+from placer.config import PlaceConfig
 from tests.netlist.test_lefdef import DEF, LEF, _minimal_macros
 
 SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
@@ -33,9 +33,9 @@ def tiny(tmp_path) -> tuple[Path, Path]:
     return tmp_path / "tiny.def", tmp_path / "tiny.lef"
 
 
-def test_convert_config_yaml_matches_schema_defaults():
-    cfg = OmegaConf.to_object(compose_cfg("convert", "input=a.def", "output=b.pb.txt"))
-    assert cfg == ConvertConfig(input="a.def", output="b.pb.txt")
+def test_place_config__lef_list_is_typed():
+    """placer-place's lef= arrives as a tuple of paths (the YAML defaults of
+    every command: tests/test_config.py)."""
     cfg = OmegaConf.to_object(compose_cfg("place", "netlist=a.def", "lef=[x.lef]"))
     assert cfg == PlaceConfig(netlist="a.def", lef=("x.lef",))
 

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from placer.checkpoint import save_checkpoint
+from placer.config import QUANT_METHODS
 from placer.errors import PlacerInputError
 from placer.netlist.model import Netlist
 from placer.quant import fake
@@ -42,7 +43,7 @@ from placer.rl.policy import Policy, load_policy, register_policy_format
 # The checkpoint format of a quantized policy (integer codes + power-of-two
 # exponents); registered with load_policy at the end of this module.
 QUANT_FORMAT = "placer-policy-quant/1"
-METHODS = ("msqe", "gradient")
+METHODS = QUANT_METHODS
 # Default fine-tuning steps: msqe is post-training only unless asked for.
 DEFAULT_STEPS = {"msqe": 0, "gradient": 300}
 

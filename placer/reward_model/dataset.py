@@ -51,6 +51,7 @@ from placer.gridding import grid_for
 from placer.models.graph import graph_size
 from placer.netlist.io import load_netlist, save_netlist, save_placement
 from placer.netlist.model import Netlist
+from placer.run_log import progress
 from placer.search.greedy import greedy_policy
 from placer.search.sa import make_sa
 from placer.synth import random_design
@@ -353,7 +354,7 @@ def load_dataset(path: str | os.PathLike, ids=None) -> list[NetlistSamples]:
     return out
 
 
-def build_dataset(cfg, log=print) -> dict:
+def build_dataset(cfg, log=progress) -> dict:
     """Builds (or resumes) the dataset a DatasetConfig describes.
 
     Generated designs get ids ``design_<seed>``; further netlists get their

@@ -56,7 +56,7 @@ from placer.reward_model.model import (
     model_meta,
     netlist_grid,
 )
-from placer.run_log import RunLogger
+from placer.run_log import RunLogger, progress
 
 
 @dataclasses.dataclass
@@ -223,7 +223,7 @@ def _flat(report: dict) -> dict:
     return {f"{t}_{m}": v for t, d in report.items() for m, v in d.items()}
 
 
-def train(cfg: PretrainConfig, log=print) -> dict:
+def train(cfg: PretrainConfig, log=progress) -> dict:
     """Trains a reward predictor as ``cfg`` says; returns the final summary.
 
     Raises:

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from placer.config import PPOConfig
+from placer.config import REWARD_NORMS, PPOConfig
 from placer.cost.incremental import MoveArrays
 from placer.env.env import EnvParams, EnvSpec, Observation, PlacementEnv
 from placer.errors import PlacerInputError
@@ -42,8 +42,6 @@ from placer.rl.networks import (
     stores_maps,
     wire_features,
 )
-
-REWARD_NORMS = ("running", "batch", "none")
 
 
 @struct.dataclass
@@ -399,9 +397,6 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
     """The update ``(TrainState, Problem) -> (TrainState, metrics)``, not yet
     jitted (jit it, or see placer.rl.parallel).
 
-    The returned function counts its Python traces in its ``traces``
-    attribute (``jax.jit(f).__wrapped__.traces``), for tests.
-
     Args:
         env, net, cfg, optimizer: the environment, network, PPO settings and
             optimizer (all static).
@@ -420,7 +415,6 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
     b = cfg.num_envs
 
     def update(ts: TrainState, problem: Problem) -> tuple[TrainState, dict]:
-        update.traces += 1
         key, k_roll, k_sgd = jax.random.split(ts.key, 3)
         keys = shard(jax.random.split(k_roll, b))                 # (B, 2)
         traj, out = shard(jax.vmap(
@@ -504,7 +498,6 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
                          step=ts.step + 1, reward_stats=stats)
         return new, metrics
 
-    update.traces = 0
     return update
 
 

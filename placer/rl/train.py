@@ -65,7 +65,7 @@ from placer.rl.policy import (
     load_policy,
     model_config,
 )
-from placer.run_log import RunLogger
+from placer.run_log import RunLogger, progress
 from placer.stdcell.force_directed import FDSchedule
 
 
@@ -214,7 +214,7 @@ def _log_eval(logger: RunLogger, step: int, last: dict, ev: dict,
 
 
 def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
-          log=print) -> tuple[dict, ppo.TrainState]:
+          log=progress) -> tuple[dict, ppo.TrainState]:
     """Trains a policy on ``netlist`` (or on several, in turn) as ``cfg`` says.
 
     Returns:

@@ -3,6 +3,7 @@ invariances of the predictions (node order, graph padding, map padding)."""
 
 from pathlib import Path
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -133,11 +134,11 @@ def test_spatial_predictor__traces_once_per_shape(synth):
     spec = GraphSpec.for_netlists([synth, other])
     model = _model()
     params = init_params(model, jax.random.PRNGKey(3), netlist_graph(synth, spec))
-    traces = []
+    chex.clear_trace_counter()
 
     @jax.jit
+    @chex.assert_max_traces(n=1)        # a second trace raises AssertionError
     def apply(params, graph, xy, orient):
-        traces.append(1)
         return batch_apply(model, params, graph, xy, orient)
 
     outs = []
@@ -146,7 +147,6 @@ def test_spatial_predictor__traces_once_per_shape(synth):
         xy[:, :nl.num_nodes] = nl.node_xy
         orient = np.zeros((2, spec.max_nodes), np.int32)
         outs.append(apply(params, netlist_graph(nl, spec), xy, orient))
-    assert len(traces) == 1
     np.testing.assert_allclose(outs[2], outs[0])
     assert not np.allclose(outs[1], outs[0])
 

@@ -61,6 +61,7 @@ def test_train__loss_falls_on_a_tiny_dataset(dataset, tmp_path):
     assert losses[-1] < 0.7 * losses[0], losses
 
 
+@pytest.mark.slow   # fast: test_train__loss_falls_on_a_tiny_dataset (graph readout)
 def test_train__spatial_readout_loss_falls_and_loads(dataset, tmp_path):
     """With the spatial readout on, 150 steps lower the loss on fixed batches
     (the same 8 draws before and after), and the saved model (its config read

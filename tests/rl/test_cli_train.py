@@ -17,7 +17,6 @@ from omegaconf import OmegaConf
 
 import placer
 from placer.cli import CONFIG_DIR, run_place, run_train
-from placer.config import TrainRLConfig
 from placer.rl.policy import load_policy
 from tests.rl.probe import PROBE_CFG, SMALL, probe_netlist
 
@@ -27,13 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def compose_train(*overrides):
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base=None):
         return compose("train_rl", overrides=list(overrides))
-
-
-def test_train_rl_config__yaml_matches_schema_defaults():
-    """conf/train_rl.yaml composes into the TrainRLConfig defaults."""
-    cfg = OmegaConf.to_object(compose_train("netlist=a.pb.txt"))
-    assert isinstance(cfg, TrainRLConfig)
-    assert cfg == TrainRLConfig(netlist="a.pb.txt")
 
 
 @pytest.mark.parametrize("override", ["ppo.num_env=3", "model.hidden=big",
@@ -132,6 +124,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# two JAX processes plus a one-process run; fast variants: the two-device
+# update in tests/rl/test_parallel.py and test_run_train__files_in_policy_out
+@pytest.mark.slow
 def test_placer_train__two_processes_train_as_one(tmp_path):
     """placer-train run as two processes joined by jax.distributed (one CPU
     device each: a data-parallel mesh across two hosts) trains as one

@@ -22,6 +22,9 @@ def test_shipped_policy__loads_without_a_path():
     assert "design_2" not in pol.meta["netlists"]   # held out
 
 
+# the README's design_2 block (tests/test_readme.py) places it legally in the
+# default run, with the default 16 samples
+@pytest.mark.slow
 def test_shipped_policy__places_a_held_out_design_legally():
     d = ROOT / "netlists" / "design_2"
     nl = placer.load_netlist(d / "netlist.pb.txt", placement=d / "initial.plc")

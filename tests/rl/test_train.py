@@ -70,6 +70,8 @@ def test_place_rl__returns_legal_placement(tmp_path):
     assert np.array_equal(out.node_xy[0], nl.node_xy[0])
 
 
+# compiles a deconv-head run; fast: test_place_rl__returns_legal_placement
+@pytest.mark.slow
 def test_place_rl__deconv_rejects_other_grid_and_no_episodes(tmp_path):
     """For a deconv-head policy a netlist on another grid is bad input (at
     placement and at fine-tuning); so is asking for no episode."""
@@ -150,6 +152,8 @@ def test_initial_params__pretrained_encoder_and_fine_tuning(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+# two runs; fast: test_initial_params__pretrained_encoder_and_fine_tuning
+@pytest.mark.slow
 def test_train__fine_tuning_keeps_the_checkpoints_network(tmp_path):
     """A policy trained without the wire mask fine-tunes under a config that
     asks for it (the default): the checkpoint's network is kept, and the run
@@ -186,6 +190,7 @@ def test_conv_policy__places_another_grid(tmp_path):
     assert np.isclose(x, (col + 0.5) * gw) and np.isclose(y, (row + 0.5) * gh)
 
 
+@pytest.mark.slow   # three runs; fast: test_train__resume_continues_the_same_run
 def test_train__several_netlists_in_turn_and_resume(tmp_path):
     """Two designs (4 x 4 and 3 x 5 grids) train one policy in turn, each with
     its own reward statistics; the greedy evaluation is logged per design;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -271,17 +272,16 @@ def test_force_directed__traces_once_for_repeated_calls():
     xy, orient = pad_placement(nl, arrays)
     movable = jnp.zeros(xy.shape[0], bool).at[: nl.num_nodes].set(
         jnp.asarray(nl.node_kind == SOFT_MACRO))
-    traces = []
     sched = FDSchedule(num_steps=(2, 2, 2))
+    chex.clear_trace_counter()
 
     @jax.jit
+    @chex.assert_max_traces(n=1)        # a second trace raises AssertionError
     def run(xy, orient):
-        traces.append(1)
         return force_directed(arrays, xy, orient, movable, sched, fd=fd)
 
     for k in range(3):
         out = run(xy + k, orient)
-    assert len(traces) == 1
     assert np.all(np.isfinite(np.asarray(out)))
 
 
