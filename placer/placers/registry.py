@@ -180,4 +180,5 @@ def markdown_table() -> str:
 
 
 __all__ = ["PLACERS", "POST_PASSES", "Placed", "PlacerFn", "PlacerSpec", "Problem",
-           "get", "markdown_table", "methods", "option_names", "parse_options", "register", "suggest"]
+           "get", "markdown_table", "methods", "option_names", "parse_options",
+           "register", "suggest"]
