@@ -4,7 +4,7 @@ Public API (names are stable):
     load_netlist, save_netlist, save_placement  -- file I/O
     proxy_cost, batch_proxy_cost, ProxyCost      -- Circuit Training's proxy cost
     place, check_legality                        -- placers and the legality check
-    place_soft_macros                            -- force-directed soft macros
+    place_soft_macros                            -- soft macros: force-directed or analytical
     choose_grid                                  -- Circuit Training's gridding
     cluster                                      -- flat netlist -> soft macros
     Netlist, Settings                            -- the design model
@@ -25,7 +25,7 @@ from placer.netlist.model import Netlist, Settings
 from placer.quant.api import quantize
 from placer.reward_model.model import load_reward_model
 from placer.rl.policy import load_policy
-from placer.stdcell.force_directed import place_soft_macros
+from placer.stdcell.api import place_soft_macros
 
 __all__ = [
     "Netlist",

@@ -60,7 +60,10 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
             chains, steps_per_stage, t_start, t_end (SA), stages (SA without
             budget), refine_radius (1), refine_sweeps (3), samples (rl, 16),
             greedy (rl, True), envs (rl with budget_s: episodes per
-            fine-tuning update; default the policy's training value).
+            fine-tuning update; default the policy's training value),
+            soft ("fd": Circuit Training's force-directed pass, the default;
+            "analytical": placer.stdcell.analytical) places the soft macros
+            after every SA stage, refinement sweep and episode, and at the end.
 
     Returns:
         a copy of the netlist with the new placement (and orientations).
@@ -85,6 +88,7 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
     rl_opts = ({k: opts.pop(k) for k in ("samples", "greedy") if k in opts}
                if method == "rl" else {})
     envs = opts.pop("envs", None) if method == "rl" else None
+    soft = opts.pop("soft", "fd")
     tuned = None
     sa_fields = {k: opts.pop(k) for k in list(opts)
                  if k in SAConfig.__dataclass_fields__}
@@ -95,7 +99,7 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
         # no grid in the files or the arguments: Circuit Training's gridding
         from placer.gridding import grid_for
         netlist = grid_for(netlist)
-    env, params = make_env(netlist, order=order)
+    env, params = make_env(netlist, order=order, soft=soft)
     key = jax.random.PRNGKey(seed)
     order_nodes = np.asarray(params.order[: int(params.num_to_place)])
     m_pad = params.order.shape[0]

@@ -87,8 +87,10 @@ class AnalyticalConfig:
             above target_density / total soft area) is below this.
         density_weight: initial lambda_d relative to the gradient-norm ratio.
         density_growth: lambda_d's growth per iteration while overflowing.
-        congestion_weight: weight of the RUDY top-5% term at full strength
-            (the proxy's own congestion weight is 0.5).
+        congestion_weight: weight of the RUDY top-5% term (the proxy's own
+            congestion weight is 0.5).
+        congestion_from: the congestion term is on from this fraction of the
+            iterations on (it only means something once cells have spread).
         lr: Adam's first step size, in bins.
         lr_end: the last step size (cosine decay), in bins.
         gamma: WA smoothing at overflow 0.1, in bins (scaled by 10^(20/9
@@ -107,6 +109,7 @@ class AnalyticalConfig:
     density_weight: float = 0.1
     density_growth: float = 1.03
     congestion_weight: float = 0.5
+    congestion_from: float = 0.8
     lr: float = 1.0
     lr_end: float = 0.05
     gamma: float = 0.4
@@ -209,32 +212,42 @@ def analytical_arrays(nl: Netlist, arrays: CostArrays, bins_per_cell: int = 0,
 
 
 # ---------------------------------------------------------------- the terms
-def wa_wirelength(pos: jnp.ndarray, net: jnp.ndarray, weight: jnp.ndarray,
-                  gamma) -> jnp.ndarray:
-    """Weighted-average wirelength sum_n w_n (WA_x + WA_y) of nets.
+def wa_extents(pos: jnp.ndarray, net: jnp.ndarray, n: int, gamma):
+    """(WA_min (n, 2), WA_max (n, 2), has_pins (n,)) smooth pin extents of nets.
 
-    Per net and axis: WA_max - WA_min, with WA_max = sum x e^{x/g} / sum
-    e^{x/g} and WA_min the same with -x. Exponents are taken relative to the
-    net's exact max (min), so they never overflow; that shift cancels in each
-    ratio and carries no gradient.
+    Per net and axis: WA_max = sum x e^{x/g} / sum e^{x/g} and WA_min the same
+    with -x; WA_max - WA_min -> max - min as g -> 0. Exponents are taken
+    relative to the net's exact max (min), so they never overflow; that shift
+    cancels in each ratio and carries no gradient.
 
     Args:
         pos: (E, 2) pin position of each net entry.
-        net: (E,) net of each entry, n for padding (dropped).
-        weight: (n,) net weights (0 for padding nets).
+        net: (E,) net of each entry (sorted), n for padding (dropped).
+        n: number of nets.
         gamma: the smoothing length (> 0).
     """
-    n = weight.shape[0]
-    hi = jax.lax.stop_gradient(jax.ops.segment_max(pos, net, num_segments=n + 1))
-    lo = jax.lax.stop_gradient(jax.ops.segment_min(pos, net, num_segments=n + 1))
+    seg = dict(num_segments=n + 1, indices_are_sorted=True)
+    hi = jax.lax.stop_gradient(jax.ops.segment_max(pos, net, **seg))
+    lo = jax.lax.stop_gradient(jax.ops.segment_min(pos, net, **seg))
     valid = (net < n)[:, None]
     e_hi = jnp.where(valid, jnp.exp((pos - hi[net]) / gamma), 0.0)   # (E, 2)
     e_lo = jnp.where(valid, jnp.exp((lo[net] - pos) / gamma), 0.0)
-    seg = lambda a: jax.ops.segment_sum(a, net, num_segments=n + 1)[:n]  # noqa: E731
-    s_hi, s_lo = seg(e_hi), seg(e_lo)
-    wa_max = seg(pos * e_hi) / jnp.where(s_hi > 0, s_hi, 1.0)
-    wa_min = seg(pos * e_lo) / jnp.where(s_lo > 0, s_lo, 1.0)
-    span = jnp.where(s_hi > 0, wa_max - wa_min, 0.0)
+    sums = jax.ops.segment_sum(
+        jnp.concatenate([e_hi, e_lo, pos * e_hi, pos * e_lo], axis=1), net,
+        **seg)[:n]                                                    # (n, 8)
+    s_hi, s_lo = sums[:, 0:2], sums[:, 2:4]
+    has = s_hi[:, 0] > 0
+    wa_max = sums[:, 4:6] / jnp.where(s_hi > 0, s_hi, 1.0)
+    wa_min = sums[:, 6:8] / jnp.where(s_lo > 0, s_lo, 1.0)
+    return wa_min, wa_max, has
+
+
+def wa_wirelength(pos: jnp.ndarray, net: jnp.ndarray, weight: jnp.ndarray,
+                  gamma) -> jnp.ndarray:
+    """Weighted-average wirelength sum_n w_n (WA_x + WA_y) of nets (see
+    wa_extents; weight (n,) is 0 for padding nets)."""
+    lo, hi, has = wa_extents(pos, net, weight.shape[0], gamma)
+    span = jnp.where(has[:, None], hi - lo, 0.0)
     return jnp.sum(weight * span.sum(axis=1))
 
 
@@ -273,21 +286,19 @@ def stretched(size, bw, bh):
                           0.0)
 
 
-def rudy_maps(pos: jnp.ndarray, net: jnp.ndarray, weight: jnp.ndarray, canvas,
+def rudy_maps(lo: jnp.ndarray, hi: jnp.ndarray, weight: jnp.ndarray, canvas,
               rows: int, cols: int):
     """(H, V) un-normalised RUDY routing demand on the (R, C) grid.
 
-    A net of weight w with pin bounding box [x0, x1] x [y0, y1] adds, to cell
-    (r, c), H: w ox_c oy_r / (gw max(y1 - y0, gh)) and V: w ox_c oy_r /
-    (gh max(x1 - x0, gw)), where ox, oy are the box's overlaps with the
-    cell's column and row; the box is first grown about its centre to at
-    least one cell on each side. Summed over cells, H is w x (box width /
-    cell width): the number of cells an L route's horizontal leg crosses.
+    A net of weight w with pin bounding box [x0, x1] x [y0, y1] (lo, hi: (n, 2))
+    adds, to cell (r, c), H: w ox_c oy_r / (gw max(y1 - y0, gh)) and V:
+    w ox_c oy_r / (gh max(x1 - x0, gw)), where ox, oy are the box's overlaps
+    with the cell's column and row; the box is first grown about its centre
+    to at least one cell on each side. Summed over cells, H is w x (box width
+    / cell width): the number of cells an L route's horizontal leg crosses.
+    Nets of weight 0 add nothing.
     """
-    n = weight.shape[0]
     gw, gh = cell_size(canvas, rows, cols)
-    hi = jax.ops.segment_max(pos, net, num_segments=n + 1)[:n]
-    lo = jax.ops.segment_min(pos, net, num_segments=n + 1)[:n]
     ok = weight > 0
     hi = jnp.where(ok[:, None], hi, 0.0)
     lo = jnp.where(ok[:, None], lo, 0.0)
@@ -296,13 +307,13 @@ def rudy_maps(pos: jnp.ndarray, net: jnp.ndarray, weight: jnp.ndarray, canvas,
     ext = jnp.maximum(span, cell)
     x0, x1 = mid[:, 0] - 0.5 * ext[:, 0], mid[:, 0] + 0.5 * ext[:, 0]
     y0, y1 = mid[:, 1] - 0.5 * ext[:, 1], mid[:, 1] + 0.5 * ext[:, 1]
-    ox = axis_overlap(x0, x1, gw, cols)                               # (N, C)
-    oy = axis_overlap(y0, y1, gh, rows)                               # (N, R)
+    ox = axis_overlap(x0, x1, gw, cols)                               # (n, C)
+    oy = axis_overlap(y0, y1, gh, rows)                               # (n, R)
     wh = jnp.where(ok, weight / (gw * ext[:, 1]), 0.0)
     wv = jnp.where(ok, weight / (gh * ext[:, 0]), 0.0)
-    h = jnp.einsum("nr,nc->rc", oy * wh[:, None], ox)
-    v = jnp.einsum("nr,nc->rc", oy * wv[:, None], ox)
-    return h, v
+    hv = jnp.einsum("nr,nkc->krc", oy,
+                    jnp.stack([ox * wh[:, None], ox * wv[:, None]], axis=1))
+    return hv[0], hv[1]
 
 
 # ------------------------------------------------------------------ the pass
@@ -367,36 +378,41 @@ def analytical(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
     h_mac, v_mac = macro_routing(arrays, xy, orient)
     h_mac, v_mac = h_mac / h_routes, v_mac / v_routes
     w_cong = arrays.net_cong_weight.astype(dtype)
+    n_nets = arrays.num_nets
 
     def pins(c):
         table = jnp.concatenate([c, xy])
         return table[aa.entry_row] + entry_off
 
-    def wl_term(c, gamma):
-        return wa_wirelength(pins(c), net, w_net, gamma) / wl_norm
+    def wire_terms(c, gamma, with_cong: bool):
+        """(normalised WA wirelength, RUDY top-5% congestion or 0)."""
+        lo, hi, has = wa_extents(pins(c), net, n_nets, gamma)
+        span = jnp.where(has[:, None], hi - lo, 0.0)
+        wl = jnp.sum(w_net * span.sum(axis=1)) / wl_norm
+        if not with_cong:
+            return wl, jnp.zeros((), dtype)
+        h, v = rudy_maps(lo, hi, w_cong, canvas, rows, cols)
+        h, v = smooth(h / h_routes, v / v_routes, arrays.smoothing_range)
+        cg = top_fraction_mean(jnp.concatenate([(v + v_mac).reshape(-1),
+                                                (h + h_mac).reshape(-1)]), 0.05)
+        return wl, cg
 
     def density_term(c):
+        """(energy, soft density map (Rb, Cb) of the stretched boxes)."""
         ox = axis_overlap(c[:, 0] - 0.5 * s_big[:, 0], c[:, 0] + 0.5 * s_big[:, 0],
                           bw, cb)
         oy = axis_overlap(c[:, 1] - 0.5 * s_big[:, 1], c[:, 1] + 0.5 * s_big[:, 1],
                           bh, rb)
         rho = jnp.einsum("kr,kc->rc", oy * s_scale[:, None], ox) / (bw * bh)
-        return electrostatic_energy(rho + rho_fixed, aa) / (canvas[0] * canvas[1])
+        energy = electrostatic_energy(rho + rho_fixed, aa) / (canvas[0] * canvas[1])
+        return energy, rho
 
-    def overflow(c):
-        ox = axis_overlap(c[:, 0] - half_s[:, 0], c[:, 0] + half_s[:, 0], bw, cb)
-        oy = axis_overlap(c[:, 1] - half_s[:, 1], c[:, 1] + half_s[:, 1], bh, rb)
-        oy = jnp.where(move_s[:, None], oy, 0.0)
-        rho = jnp.einsum("kr,kc->rc", oy, ox) / (bw * bh)
-        over = jnp.maximum(rho + rho_fixed - jnp.maximum(rho_fixed, cfg.target_density),
-                           0.0)
+    def overflow(rho):
+        """Soft area above the target density (or above the fixed macros'
+        density where that is higher) / total soft area."""
+        over = jnp.maximum(rho + rho_fixed - jnp.maximum(rho_fixed,
+                                                         cfg.target_density), 0.0)
         return jnp.sum(over) * bw * bh / soft_area
-
-    def cong_term(c):
-        h, v = rudy_maps(pins(c), net, w_cong, canvas, rows, cols)
-        h, v = smooth(h / h_routes, v / v_routes, arrays.smoothing_range)
-        return top_fraction_mean(jnp.concatenate([(v + v_mac).reshape(-1),
-                                                  (h + h_mac).reshape(-1)]), 0.05)
 
     # Start: the canvas centre plus a small fixed spiral (symmetry breaking).
     k = jnp.arange(s_n, dtype=dtype)
@@ -418,10 +434,10 @@ def analytical(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
     def gamma_of(ovf):
         return gamma0 * 10.0 ** (20.0 / 9.0 * (jnp.clip(ovf, 0.0, 1.0) - 0.1))
 
-    ovf0 = overflow(c)
-    g_wl = jax.grad(wl_term)(c, gamma_of(ovf0))
-    g_d = jax.grad(density_term)(c)
     mask2 = move_s[:, None]
+    g_d, rho = jax.grad(density_term, has_aux=True)(c)
+    ovf0 = overflow(rho)
+    g_wl = jax.grad(lambda c: wire_terms(c, gamma_of(ovf0), False)[0])(c)
     n_wl = jnp.sum(jnp.abs(jnp.where(mask2, g_wl, 0.0)))
     n_d = jnp.sum(jnp.abs(jnp.where(mask2, g_d, 0.0)))
     lam0 = cfg.density_weight * n_wl / jnp.maximum(n_d, 1e-30)
@@ -433,37 +449,42 @@ def analytical(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
     opt = optax.adam(sched)
     state = opt.init(c)
 
-    def objective(c, lam, gamma, cw):
-        wl = wl_term(c, gamma)
-        d = density_term(c)
-        cg = cong_term(c)
-        return wl + lam * d + cw * cg, (wl, d, cg)
+    def objective(c, lam, gamma, cw, with_cong):
+        wl, cg = wire_terms(c, gamma, with_cong)
+        d, rho = density_term(c)
+        return wl + lam * d + cw * cg, (wl, d, cg, rho)
 
-    grad_fn = jax.grad(objective, has_aux=True)
+    names = ("overflow", "lambda", "wl", "density", "congestion")
 
-    def body(t, carry):
+    def body(t, carry, with_cong):
         c, state, lam, ovf, trace = carry
         gamma = gamma_of(ovf)
-        # congestion comes in as the cells spread (overflow falls below 0.5)
-        cw = cfg.congestion_weight * jnp.clip((0.5 - ovf) / 0.4, 0.0, 1.0)
-        g, (wl, d, cg) = grad_fn(c, lam, gamma, cw)
-        g = jnp.where(mask2, g, 0.0)
-        upd, state = opt.update(g, state, c)
-        c = project(optax.apply_updates(c, upd))
-        ovf = overflow(c)
+        g, (wl, d, cg, rho) = jax.grad(objective, has_aux=True)(
+            c, lam, gamma, cfg.congestion_weight, with_cong)
+        # the overflow of the positions the gradient was taken at
+        ovf = overflow(rho)
         lam = jnp.where(ovf > cfg.target_overflow, lam * cfg.density_growth, lam)
+        upd, state = opt.update(jnp.where(mask2, g, 0.0), state, c)
+        c = project(optax.apply_updates(c, upd))
         if trace is not None:
             trace = jax.tree.map(lambda a, v: a.at[t].set(v), trace,
-                                 {"overflow": ovf, "lambda": lam, "wl": wl,
-                                  "density": d, "congestion": cg})
+                                 dict(zip(names, (ovf, lam, wl, d, cg))))
         return c, state, lam, ovf, trace
 
     trace = None
     if return_trace:
-        trace = {k: jnp.zeros(t_n, dtype) for k in
-                 ("overflow", "lambda", "wl", "density", "congestion")}
-    c, state, lam, ovf, trace = jax.lax.fori_loop(
-        0, cfg.iterations, body, (c, state, lam0.astype(dtype), ovf0, trace))
+        trace = {k: jnp.zeros(t_n, dtype) for k in names}
+    # Congestion joins for the last part, once the cells have spread.
+    t_c = min(cfg.iterations, int(round(cfg.congestion_from * cfg.iterations)))
+    carry = (c, state, lam0.astype(dtype), ovf0, trace)
+    carry = jax.lax.fori_loop(0, t_c, lambda t, x: body(t, x, False), carry)
+    if cfg.congestion_weight != 0.0:
+        carry = jax.lax.fori_loop(t_c, cfg.iterations,
+                                  lambda t, x: body(t, x, True), carry)
+    else:
+        carry = jax.lax.fori_loop(t_c, cfg.iterations,
+                                  lambda t, x: body(t, x, False), carry)
+    c, trace = carry[0], carry[4]
     delta = jnp.where(move_s[:, None], c - c0, 0.0)
     out = xy + jnp.zeros_like(xy).at[aa.soft_node].add(delta)
     if return_trace:
