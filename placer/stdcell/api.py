@@ -6,7 +6,8 @@ import jax.numpy as jnp
 
 from placer.errors import PlacerInputError
 from placer.netlist.model import Netlist
-from placer.stdcell import analytical, force_directed
+from placer.stdcell.analytical import place_soft_macros_analytical
+from placer.stdcell.force_directed import place_soft_macros as place_soft_macros_fd
 
 SOFT_METHODS = ("fd", "analytical")
 
@@ -29,8 +30,8 @@ def place_soft_macros(netlist: Netlist, method: str = "fd", *, dtype=jnp.float32
         **options: passed to the method (see above).
     """
     if method == "fd":
-        return force_directed.place_soft_macros(netlist, dtype=dtype, **options)
+        return place_soft_macros_fd(netlist, dtype=dtype, **options)
     if method == "analytical":
-        return analytical.place_soft_macros_analytical(netlist, dtype=dtype, **options)
+        return place_soft_macros_analytical(netlist, dtype=dtype, **options)
     raise PlacerInputError(f"unknown soft-macro placer {method!r}; known: "
                            f"{', '.join(SOFT_METHODS)}")

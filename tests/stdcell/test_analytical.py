@@ -22,7 +22,6 @@ from placer.stdcell import (
     analytical_jit,
     place_soft_macros,
 )
-from placer.stdcell import force_directed as fd_mod
 from placer.stdcell.analytical import (
     _dct_matrix,
     bin_density,
@@ -32,6 +31,8 @@ from placer.stdcell.analytical import (
     wa_extents,
     wa_wirelength,
 )
+from placer.stdcell.force_directed import force_directed
+from placer.stdcell.force_directed import place_soft_macros as fd_place_soft_macros
 from tests.cost.tiny import tiny_netlist
 
 SYNTH = Path(__file__).resolve().parents[2] / "netlists" / "synth_small"
@@ -113,40 +114,45 @@ def test_potential__single_cosine_mode_is_scaled_by_its_eigenvalue():
 
 
 def test_density_gradient__pushes_two_overlapping_cells_apart():
-    """Two 2 x 2 cells on a 10 x 10 canvas of 1 x 1 bins, centres (4, 5) and
-    (5, 5): they overlap on [4, 5] x [4, 6].
+    """Two 3 x 1.5 cells on a 9 x 10 canvas of 1 x 1 bins, centres (4, 5) and
+    (5, 5): boxes [2.5, 5.5] and [3.5, 6.5] (x) by [4.25, 5.75] (y), which
+    overlap on [3.5, 5.5].
 
-    The energy E = 1/2 sum rho psi has dE/d(rho) = psi, and a bin-aligned box
-    [a, a + 2] x [4, 6] moving right by dx gains dx x 1 in each of the two
-    bins of column a + 2 and loses as much in column a, so by hand
-        dE/dx = sum_{rows 4, 5} (psi[r, a + 2] - psi[r, a]),
-    with a = 3 for the left cell and a = 4 for the right one. The pair is
-    mirror-symmetric about x = 4.5, so psi[r, 4.5 + k] = psi[r, 4.5 - k]:
-    the two gradients are equal and opposite; psi peaks where the cells
-    overlap (columns 4 and 5), so the left cell's dE/dx > 0 and descent
-    moves it left, the right cell right. y is symmetric: dE/dy = 0."""
-    nl = tiny_netlist([("soft", 4, 5, 2, 2), ("soft", 5, 5, 2, 2)], [], **CANVAS)
+    The energy E = 1/2 sum rho psi has dE/d(rho) = psi. A box moving right by
+    dx gains dx x 0.75 (its height in each of rows 4 and 5) in the bin column
+    holding its right edge and loses as much in the column of its left edge
+    (edges sit mid-bin), so by hand
+        dE/dx = 0.75 sum_{r = 4, 5} (psi[r, right col] - psi[r, left col]),
+    columns (5, 2) for the left cell and (6, 3) for the right one. The pair
+    is mirror-symmetric about x = 4.5, the canvas' middle, so the two
+    gradients are equal and opposite; psi peaks where the cells overlap, so
+    the left cell's dE/dx > 0 (descent moves it left) and the right cell's
+    < 0. The pair is symmetric in y too: dE/dy = 0."""
+    nl = tiny_netlist([("soft", 4, 5, 3, 1.5), ("soft", 5, 5, 3, 1.5)], [],
+                      canvas_width=9.0, canvas_height=10.0, grid_cols=9,
+                      grid_rows=10)
     with jax.enable_x64(True):
         arrays = cost_arrays(nl, dtype=jnp.float64)
         aa = analytical_arrays(nl, arrays, 1)
-        size = jnp.asarray([[2.0, 2.0], [2.0, 2.0]])
+        size = jnp.asarray([[3.0, 1.5], [3.0, 1.5]])
         on = jnp.ones(2, bool)
 
         def energy(c):
-            rho = bin_density(c, size, on, arrays.canvas, 10, 10)
+            rho = bin_density(c, size, on, arrays.canvas, 10, 9)
             return electrostatic_energy(rho, aa)
 
         c = jnp.asarray([[4.0, 5.0], [5.0, 5.0]])
         g = np.asarray(jax.grad(energy)(c))
-        rho = bin_density(c, size, on, arrays.canvas, 10, 10)
-        psi = np.asarray(potential(rho, aa))
-    by_hand = [sum(psi[r, a + 2] - psi[r, a] for r in (4, 5)) for a in (3, 4)]
+        rho = np.asarray(bin_density(c, size, on, arrays.canvas, 10, 9))
+        psi = np.asarray(potential(jnp.asarray(rho), aa))
+    by_hand = [0.75 * sum(psi[r, hi] - psi[r, lo] for r in (4, 5))
+               for hi, lo in ((5, 2), (6, 3))]
     np.testing.assert_allclose(g[:, 0], by_hand, rtol=1e-9)
     assert g[0, 0] > 0 > g[1, 0]
     assert g[0, 0] == pytest.approx(-g[1, 0], rel=1e-9)
-    np.testing.assert_allclose(g[:, 1], 0.0, atol=1e-12)
-    # the overlap region holds rho = 2
-    assert float(rho[4, 4]) == pytest.approx(2.0)
+    np.testing.assert_allclose(g[:, 1], 0.0, atol=1e-9)
+    # the overlap holds both cells: rho = 2 x 0.75 in bin (4, 4)
+    assert rho[4, 4] == pytest.approx(1.5)
 
 
 def test_rudy_maps__counts_cells_crossed():
@@ -244,7 +250,7 @@ def test_analytical__traces_once_and_vmaps(synth, synth_out):
 
 def test_place_soft_macros__fd_method_is_exactly_the_force_directed_pass(synth):
     a = place_soft_macros(synth, method="fd")
-    b = fd_mod.place_soft_macros(synth)
+    b = fd_place_soft_macros(synth)
     np.testing.assert_array_equal(a.node_xy, b.node_xy)
     c = placer.place_soft_macros(synth)          # the default is "fd"
     np.testing.assert_array_equal(c.node_xy, b.node_xy)
@@ -261,22 +267,29 @@ def test_place_soft_macros__rejects_unknown_method_and_options(synth):
 
 def test_env__fd_is_the_default_and_analytical_is_selectable(synth):
     """make_env's terminal pass: "fd" by default (exactly force_directed), and
-    "analytical" on request, measured on one random episode both ways."""
+    "analytical" on request; one random episode's cost measured both ways."""
     env_fd, p_fd = make_env(synth)
     env_an, p_an = make_env(synth, soft="analytical", analytical_config=FAST)
     assert env_fd.spec.soft == "fd" and p_fd.analytical is None
-    key = jax.random.PRNGKey(0)
-    out_fd = jax.jit(lambda k: env_fd.rollout(p_fd, k, random_policy))(key)
-    out_an = jax.jit(lambda k: env_an.rollout(p_an, k, random_policy))(key)
-    # same hard-macro placement, different soft placers
-    np.testing.assert_array_equal(np.asarray(out_fd["actions"]),
-                                  np.asarray(out_an["actions"]))
+    out_an = jax.jit(lambda k: env_an.rollout(p_an, k, random_policy))(
+        jax.random.PRNGKey(0))
+    state = env_fd.reset(p_fd)[0].replace(xy=out_an["xy"])
+
+    @jax.jit
+    def both(state):
+        via_env = env_fd.terminal(state, p_fd)
+        direct = force_directed(p_fd.cost, state.xy, p_fd.orient, p_fd.soft,
+                                env_fd.spec.fd_schedule, fd=p_fd.fd)
+        return via_env, direct
+
+    out_fd, direct = both(state)
+    np.testing.assert_array_equal(np.asarray(out_fd["xy"]), np.asarray(direct))
     hard = synth.hard_macros
     np.testing.assert_array_equal(np.asarray(out_fd["xy"])[hard],
                                   np.asarray(out_an["xy"])[hard])
-    fd_direct = fd_mod.force_directed(p_fd.cost, out_an["xy"], p_fd.orient, p_fd.soft,
-                                      env_fd.spec.fd_schedule, fd=p_fd.fd)
-    np.testing.assert_array_equal(np.asarray(fd_direct), np.asarray(out_fd["xy"]))
+    soft = synth.soft_macros
+    assert not np.allclose(np.asarray(out_fd["xy"])[soft],
+                           np.asarray(out_an["xy"])[soft])
     assert np.isfinite(float(out_an["proxy"])) and np.isfinite(float(out_fd["proxy"]))
     with pytest.raises(PlacerInputError, match="soft-macro placer"):
         make_env(synth, soft="nope")
