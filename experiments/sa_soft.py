@@ -21,7 +21,9 @@ from pathlib import Path
 import placer
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path("/work/shared") if Path("/work/shared").exists() else ROOT / ".." / "shared"
+SHARED = (ROOT / ".." / "shared").resolve()
+if not SHARED.exists():
+    SHARED = Path("/work/shared")
 DESIGNS = {
     "ariane133": (SHARED / "netlists/ariane133_ng45/netlist.pb.txt.gz",
                   SHARED / "netlists/ariane133_ng45/legalized.plc"),

@@ -126,7 +126,7 @@ def placement_order(nl: Netlist, order="area") -> np.ndarray:
 
 def make_params(nl: Netlist, order="area", dtype=jnp.float32,
                 pad_to: int = 64, soft: str = "fd",
-                analytical_config: AnalyticalConfig = AnalyticalConfig(),
+                analytical_config: AnalyticalConfig | None = None,
                 ) -> tuple[EnvSpec, EnvParams]:
     """Builds (EnvSpec, EnvParams) for a netlist (host side, once).
 
@@ -138,6 +138,8 @@ def make_params(nl: Netlist, order="area", dtype=jnp.float32,
         raise PlacerInputError(f"unknown soft-macro placer {soft!r}; known: "
                                f"{', '.join(SOFT_PLACERS)}")
     soft_placer = soft
+    if analytical_config is None:
+        analytical_config = AnalyticalConfig()
     s = nl.settings
     arrays = cost_arrays(nl, dtype=dtype, pad_to=pad_to)
     vc = arrays.node_size.shape[0]
@@ -345,7 +347,7 @@ def make_env(nl: Netlist, order="area", dtype=jnp.float32, soft: str = "fd",
     """
     if not np.any(nl.node_kind == HARD_MACRO):
         raise PlacerInputError("the netlist has no hard macros to place")
-    acfg = spec_overrides.pop("analytical_config", AnalyticalConfig())
+    acfg = spec_overrides.pop("analytical_config", None)
     spec, params = make_params(nl, order=order, dtype=dtype, soft=soft,
                                analytical_config=acfg)
     if spec_overrides:

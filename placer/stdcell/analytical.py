@@ -39,12 +39,16 @@ gradient descent (optax Adam), over the soft-macro centres only,
 
 The weight lambda_d starts at ``density_weight`` x |grad WL|_1 / |grad D|_1
 (measured at the start) and grows geometrically by ``density_growth`` per
-iteration while the overflow is above ``target_overflow``; lambda_c ramps in
-with it. The step is Adam with a cosine-decayed learning rate in units of the
-bin size; after every step soft macros are projected back inside the canvas.
-Everything is fixed-shape: one ``lax.fori_loop`` of ``iterations`` steps, so
-the pass is pure, jit-compiled once per design (shapes) and config, and
-vmap-able over placements (different hard-macro positions / orientations).
+iteration while the overflow (soft area above the target density, measured on
+the stretched boxes' map at the gradient's positions, over the total soft
+area) is above ``target_overflow``; the congestion term, weighted
+``congestion_weight``, joins for the iterations from ``congestion_from`` on,
+once the cells have spread (before that RUDY only sees a clump). The step is
+Adam with a cosine-decayed learning rate in units of the bin size; after
+every step soft macros are projected back inside the canvas. Everything is
+fixed-shape: two ``lax.fori_loop`` phases of static lengths, so the pass is
+pure, jit-compiled once per design (shapes) and config, and vmap-able over
+placements (different hard-macro positions / orientations).
 
 Dimensions: V nodes, E net entries, N nets, S soft macros, M macros (hard and
 soft), Rb x Cb density bins, R x C proxy grid; all padded.
@@ -468,7 +472,7 @@ def analytical(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
         c = project(optax.apply_updates(c, upd))
         if trace is not None:
             trace = jax.tree.map(lambda a, v: a.at[t].set(v), trace,
-                                 dict(zip(names, (ovf, lam, wl, d, cg))))
+                                 dict(zip(names, (ovf, lam, wl, d, cg), strict=True)))
         return c, state, lam, ovf, trace
 
     trace = None

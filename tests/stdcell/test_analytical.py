@@ -71,7 +71,8 @@ def test_wa_wirelength__three_pin_net_tends_to_hpwl():
     assert _wa_span(xs, 0.1) == pytest.approx(2.9999546, abs=1e-7)
     assert _wa_span(xs, 0.01) == pytest.approx(3.0, abs=1e-12)
     spans = [_wa_span(xs, g) for g in (2.0, 1.0, 0.5, 0.2, 0.1, 0.01)]
-    assert all(a < b for a, b in zip(spans, spans[1:]))   # rises towards HPWL
+    # rises towards HPWL
+    assert all(a < b for a, b in zip(spans[:-1], spans[1:], strict=True))
 
 
 def test_wa_extents__two_axes_weights_and_padding():
@@ -174,7 +175,8 @@ def test_rudy_maps__counts_cells_crossed():
 # ------------------------------------------------------------------ pass
 @pytest.fixture(scope="module")
 def synth():
-    return placer.load_netlist(SYNTH / "netlist.pb.txt", placement=SYNTH / "initial.plc")
+    return placer.load_netlist(SYNTH / "netlist.pb.txt",
+                               placement=SYNTH / "initial.plc")
 
 
 @pytest.fixture(scope="module")
