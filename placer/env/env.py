@@ -183,9 +183,11 @@ def make_params(nl: Netlist, order="area", dtype=jnp.float32,
         num_to_place=jnp.asarray(len(seq), jnp.int32), hard=jnp.asarray(hard_arr),
         hard_on=jnp.asarray(hard_on), block_xy=f(bxy), block_size=f(bsz),
         block_on=jnp.asarray(bon),
-        analytical=(analytical_arrays(nl, arrays, analytical_config.bins_per_cell,
-                                      pad_to=pad_to) if soft_placer == "analytical"
-                    else None))
+        analytical=(analytical_arrays(
+            nl, arrays, analytical_config.bins_per_cell, pad_to=pad_to,
+            target_density=analytical_config.target_density,
+            fillers=analytical_config.fillers)
+            if soft_placer == "analytical" else None))
     spec = EnvSpec(grid_rows=int(s.grid_rows), grid_cols=int(s.grid_cols),
                    soft=soft_placer,
                    analytical_config=analytical_config)

@@ -102,13 +102,15 @@ class AnalyticalConfig:
         jitter: start spread around the canvas centre, as a fraction of the
             canvas (a fixed low-discrepancy pattern: no random key; breaks
             the symmetry of the all-centre start).
+        fillers: fill the whitespace with filler cells (ePlace), sized by
+            analytical_arrays, so that cells are not over-spread.
         use_current_loc: start from the given soft-macro positions instead of
             the canvas centre.
     """
 
     iterations: int = 400
     bins_per_cell: int = 0
-    target_density: float = 1.0
+    target_density: float = 0.7
     target_overflow: float = 0.08
     density_weight: float = 0.1
     density_growth: float = 1.03
@@ -118,6 +120,7 @@ class AnalyticalConfig:
     lr_end: float = 0.05
     gamma: float = 0.4
     jitter: float = 0.01
+    fillers: bool = True
     use_current_loc: bool = False
 
     def __post_init__(self):
@@ -150,6 +153,8 @@ class AnalyticalArrays:
     entry_row: jnp.ndarray      # (E,) int32 table row of each net entry's node
     soft_node: jnp.ndarray      # (S,) int32 node of each soft macro (0 padding)
     soft_mask: jnp.ndarray      # (S,) bool
+    filler_size: jnp.ndarray    # (F, 2) filler cell sizes (0 for padding)
+    filler_mask: jnp.ndarray    # (F,) bool
     macro_node: jnp.ndarray     # (M,) int32 hard or soft macro nodes (0 padding)
     macro_mask: jnp.ndarray     # (M,) bool
     dct_r: jnp.ndarray          # (Rb, Rb) orthonormal DCT-II matrix (rows)
@@ -170,8 +175,15 @@ def _dct_matrix(n: int) -> np.ndarray:
 
 
 def analytical_arrays(nl: Netlist, arrays: CostArrays, bins_per_cell: int = 0,
-                      pad_to: int = 64) -> AnalyticalArrays:
+                      pad_to: int = 64, target_density: float = 1.0,
+                      fillers: bool = True) -> AnalyticalArrays:
     """Builds the AnalyticalArrays of a netlist (host side, once per netlist).
+
+    Filler cells (ePlace): square cells of side max(sqrt(mean soft-macro
+    area), sqrt(2) bins), as many as fill target_density x (canvas area -
+    hard-macro area) - soft-macro area. They feel only the density term, so
+    the whitespace is taken and the real cells are not spread further than
+    the target density asks.
 
     Args:
         nl: the design.
@@ -179,6 +191,8 @@ def analytical_arrays(nl: Netlist, arrays: CostArrays, bins_per_cell: int = 0,
         bins_per_cell: density bins per grid cell per axis; 0 picks
             ceil(64 / max(R, C)).
         pad_to: capacities are rounded up to a multiple of this.
+        target_density: the fillers' target (AnalyticalConfig.target_density).
+        fillers: add filler cells (AnalyticalConfig.fillers).
     """
     if arrays.node_size.shape[0] < nl.num_nodes:
         raise PlacerInputError("arrays were built for a smaller netlist")
@@ -205,9 +219,24 @@ def analytical_arrays(nl: Netlist, arrays: CostArrays, bins_per_cell: int = 0,
     eig = ((2 - 2 * np.cos(np.pi * np.arange(rb) / rb))[:, None] / bh ** 2
            + (2 - 2 * np.cos(np.pi * np.arange(cb) / cb))[None, :] / bw ** 2)
     inv = np.where(eig > 0, 1.0 / np.where(eig > 0, eig, 1.0), 0.0)
+    # fillers
+    sizes = np.asarray(nl.node_size, np.float64)
+    soft_area = float(np.sum(sizes[soft, 0] * sizes[soft, 1]))
+    hard = nl.node_kind == HARD_MACRO
+    hard_area = float(np.sum(sizes[hard, 0] * sizes[hard, 1]))
+    side = max(math.sqrt(soft_area / max(len(soft), 1)),
+               math.sqrt(2.0) * max(bw, bh))
+    fill_area = target_density * (canvas[0] * canvas[1] - hard_area) - soft_area
+    f_n = int(fill_area // (side * side)) if (fillers and len(soft)) else 0
+    f_n = max(f_n, 0)
+    fc = _round_up(f_n, pad_to)
+    f_size = np.zeros((fc, 2))
+    f_size[:f_n] = side
     return AnalyticalArrays(
         entry_row=jnp.asarray(entry_row),
         soft_node=pad(soft, sc, np.int32), soft_mask=pad(np.ones(len(soft)), sc, bool),
+        filler_size=jnp.asarray(f_size, dtype),
+        filler_mask=pad(np.ones(f_n), fc, bool),
         macro_node=pad(macros, mc, np.int32),
         macro_mask=pad(np.ones(len(macros)), mc, bool),
         dct_r=jnp.asarray(_dct_matrix(rb), dtype),
@@ -369,7 +398,10 @@ def analytical(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
     m_size = size[aa.macro_node]
     m_fixed = aa.macro_mask & (~movable[aa.macro_node]
                                | arrays.node_is_hard[aa.macro_node])
-    rho_fixed = bin_density(xy[aa.macro_node], m_size, m_fixed, canvas, rb, cb)
+    # A bin cannot be more than full: overlapping fixed macros (an illegal
+    # hard-macro placement) would otherwise push soft macros away twice over.
+    rho_fixed = jnp.minimum(
+        bin_density(xy[aa.macro_node], m_size, m_fixed, canvas, rb, cb), 1.0)
     s_big, s_scale = stretched(size[aa.soft_node], bw, bh)
     s_scale = jnp.where(move_s, s_scale, 0.0)
     soft_area = jnp.sum(jnp.where(move_s, size[aa.soft_node].prod(axis=1), 0.0))
@@ -401,14 +433,21 @@ def analytical(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
                                                 (h + h_mac).reshape(-1)]), 0.05)
         return wl, cg
 
-    def density_term(c):
-        """(energy, soft density map (Rb, Cb) of the stretched boxes)."""
-        ox = axis_overlap(c[:, 0] - 0.5 * s_big[:, 0], c[:, 0] + 0.5 * s_big[:, 0],
+    def spread(c, big, scale):
+        ox = axis_overlap(c[:, 0] - 0.5 * big[:, 0], c[:, 0] + 0.5 * big[:, 0],
                           bw, cb)
-        oy = axis_overlap(c[:, 1] - 0.5 * s_big[:, 1], c[:, 1] + 0.5 * s_big[:, 1],
+        oy = axis_overlap(c[:, 1] - 0.5 * big[:, 1], c[:, 1] + 0.5 * big[:, 1],
                           bh, rb)
-        rho = jnp.einsum("kr,kc->rc", oy * s_scale[:, None], ox) / (bw * bh)
-        energy = electrostatic_energy(rho + rho_fixed, aa) / (canvas[0] * canvas[1])
+        return jnp.einsum("kr,kc->rc", oy * scale[:, None], ox) / (bw * bh)
+
+    f_scale = aa.filler_mask.astype(dtype)
+
+    def density_term(p):
+        """(energy, soft density map (Rb, Cb) of the stretched boxes)."""
+        rho = spread(p["soft"], s_big, s_scale)
+        rho_f = spread(p["fill"], aa.filler_size, f_scale)
+        energy = electrostatic_energy(rho + rho_f + rho_fixed, aa) / (
+            canvas[0] * canvas[1])
         return energy, rho
 
     def overflow(rho):
@@ -432,6 +471,28 @@ def analytical(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
         return jnp.where(move_s[:, None], c, c0)
 
     c = project(c)
+    # Fillers start spread over the whole canvas (a Halton pattern).
+    half_f = 0.5 * aa.filler_size
+    f_n = aa.filler_size.shape[0]
+
+    def halton(n, base):
+        out = np.zeros(n)
+        for i in range(n):
+            f, r, k = 1.0, 0.0, i + 1
+            while k > 0:
+                f /= base
+                r += f * (k % base)
+                k //= base
+            out[i] = r
+        return out
+
+    unit = jnp.asarray(np.stack([halton(f_n, 2), halton(f_n, 3)], axis=1), dtype)
+    fmask2 = aa.filler_mask[:, None]
+
+    def project_f(f):
+        return jnp.clip(f, half_f, jnp.maximum(canvas - half_f, half_f))
+
+    p = {"soft": c, "fill": project_f(unit * canvas)}
     bin_len = 0.5 * (bw + bh)
     gamma0 = cfg.gamma * bin_len
 
@@ -439,11 +500,11 @@ def analytical(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
         return gamma0 * 10.0 ** (20.0 / 9.0 * (jnp.clip(ovf, 0.0, 1.0) - 0.1))
 
     mask2 = move_s[:, None]
-    g_d, rho = jax.grad(density_term, has_aux=True)(c)
+    g_d, rho = jax.grad(density_term, has_aux=True)(p)
     ovf0 = overflow(rho)
     g_wl = jax.grad(lambda c: wire_terms(c, gamma_of(ovf0), False)[0])(c)
     n_wl = jnp.sum(jnp.abs(jnp.where(mask2, g_wl, 0.0)))
-    n_d = jnp.sum(jnp.abs(jnp.where(mask2, g_d, 0.0)))
+    n_d = jnp.sum(jnp.abs(jnp.where(mask2, g_d["soft"], 0.0)))
     lam0 = cfg.density_weight * n_wl / jnp.maximum(n_d, 1e-30)
     lam0 = jnp.where(lam0 > 0, lam0, cfg.density_weight)
 
@@ -451,36 +512,39 @@ def analytical(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
     sched = optax.cosine_decay_schedule(cfg.lr * bin_len, t_n,
                                         alpha=cfg.lr_end / cfg.lr)
     opt = optax.adam(sched)
-    state = opt.init(c)
+    state = opt.init(p)
 
-    def objective(c, lam, gamma, cw, with_cong):
-        wl, cg = wire_terms(c, gamma, with_cong)
-        d, rho = density_term(c)
+    def objective(p, lam, gamma, cw, with_cong):
+        wl, cg = wire_terms(p["soft"], gamma, with_cong)
+        d, rho = density_term(p)
         return wl + lam * d + cw * cg, (wl, d, cg, rho)
 
     names = ("overflow", "lambda", "wl", "density", "congestion")
 
     def body(t, carry, with_cong):
-        c, state, lam, ovf, trace = carry
+        p, state, lam, ovf, trace = carry
         gamma = gamma_of(ovf)
         g, (wl, d, cg, rho) = jax.grad(objective, has_aux=True)(
-            c, lam, gamma, cfg.congestion_weight, with_cong)
+            p, lam, gamma, cfg.congestion_weight, with_cong)
         # the overflow of the positions the gradient was taken at
         ovf = overflow(rho)
         lam = jnp.where(ovf > cfg.target_overflow, lam * cfg.density_growth, lam)
-        upd, state = opt.update(jnp.where(mask2, g, 0.0), state, c)
-        c = project(optax.apply_updates(c, upd))
+        g = {"soft": jnp.where(mask2, g["soft"], 0.0),
+             "fill": jnp.where(fmask2, g["fill"], 0.0)}
+        upd, state = opt.update(g, state, p)
+        p = optax.apply_updates(p, upd)
+        p = {"soft": project(p["soft"]), "fill": project_f(p["fill"])}
         if trace is not None:
             trace = jax.tree.map(lambda a, v: a.at[t].set(v), trace,
                                  dict(zip(names, (ovf, lam, wl, d, cg), strict=True)))
-        return c, state, lam, ovf, trace
+        return p, state, lam, ovf, trace
 
     trace = None
     if return_trace:
         trace = {k: jnp.zeros(t_n, dtype) for k in names}
     # Congestion joins for the last part, once the cells have spread.
     t_c = min(cfg.iterations, int(round(cfg.congestion_from * cfg.iterations)))
-    carry = (c, state, lam0.astype(dtype), ovf0, trace)
+    carry = (p, state, lam0.astype(dtype), ovf0, trace)
     carry = jax.lax.fori_loop(0, t_c, lambda t, x: body(t, x, False), carry)
     if cfg.congestion_weight != 0.0:
         carry = jax.lax.fori_loop(t_c, cfg.iterations,
@@ -488,7 +552,7 @@ def analytical(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
     else:
         carry = jax.lax.fori_loop(t_c, cfg.iterations,
                                   lambda t, x: body(t, x, False), carry)
-    c, trace = carry[0], carry[4]
+    c, trace = carry[0]["soft"], carry[4]
     delta = jnp.where(move_s[:, None], c - c0, 0.0)
     out = xy + jnp.zeros_like(xy).at[aa.soft_node].add(delta)
     if return_trace:
@@ -516,7 +580,9 @@ def place_soft_macros_analytical(netlist: Netlist,
     config = _with_overrides(config, overrides)
     with jax.enable_x64(dtype == jnp.float64):
         arrays = cost_arrays(netlist, dtype=dtype)
-        aa = analytical_arrays(netlist, arrays, config.bins_per_cell)
+        aa = analytical_arrays(netlist, arrays, config.bins_per_cell,
+                               target_density=config.target_density,
+                               fillers=config.fillers)
         xy, orient = pad_placement(netlist, arrays, dtype=dtype)
         movable = np.zeros(xy.shape[0], bool)
         movable[: netlist.num_nodes] = netlist.node_kind == SOFT_MACRO
