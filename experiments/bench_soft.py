@@ -65,7 +65,8 @@ def bench(nl, batch: int, repeats: int) -> dict:
     movable[: nl.num_nodes] = nl.node_kind == SOFT_MACRO
     movable = jnp.asarray(movable)
     cfg = AnalyticalConfig()
-    aa = analytical_arrays(nl, arrays, cfg.bins_per_cell, target_density=cfg.target_density, fillers=cfg.fillers)
+    aa = analytical_arrays(nl, arrays, cfg.bins_per_cell,
+                           target_density=cfg.target_density, fillers=cfg.fillers)
     fd = fd_arrays(nl, arrays)
     sched = FDSchedule()
     passes = {

@@ -25,9 +25,11 @@ gradient descent (optax Adam), over the soft-macro centres only,
   potential psi solves Poisson's equation with Neumann boundaries, done
   exactly in the cosine basis with two small dense DCT-II matrices per axis;
   D = 1/2 sum rho psi, so dD/d(rho) = psi and the gradient of a cell is the
-  field integrated over its box. Hard macros are fixed charges that push soft
-  macros away. Stopping at an overflow target keeps cells from spreading
-  further than the proxy's density term rewards.
+  field integrated over its box. Hard macros are fixed charges (a bin holds
+  at most 1) that push soft macros away. Filler cells (ePlace) take the
+  whitespace beyond ``target_density`` x the free area, so the soft macros
+  are packed to about that density instead of being spread evenly over the
+  whole canvas; fillers feel only this term.
 * C: a routing-demand term that sees the congestion cost's own maps: each
   net's demand is spread RUDY-style over its pin bounding box (horizontal
   demand w / max(h, cell height) per unit area, vertical w / max(w, cell
@@ -175,7 +177,7 @@ def _dct_matrix(n: int) -> np.ndarray:
 
 
 def analytical_arrays(nl: Netlist, arrays: CostArrays, bins_per_cell: int = 0,
-                      pad_to: int = 64, target_density: float = 1.0,
+                      pad_to: int = 64, target_density: float | None = None,
                       fillers: bool = True) -> AnalyticalArrays:
     """Builds the AnalyticalArrays of a netlist (host side, once per netlist).
 
@@ -191,7 +193,7 @@ def analytical_arrays(nl: Netlist, arrays: CostArrays, bins_per_cell: int = 0,
         bins_per_cell: density bins per grid cell per axis; 0 picks
             ceil(64 / max(R, C)).
         pad_to: capacities are rounded up to a multiple of this.
-        target_density: the fillers' target (AnalyticalConfig.target_density).
+        target_density: the fillers' target (default AnalyticalConfig's).
         fillers: add filler cells (AnalyticalConfig.fillers).
     """
     if arrays.node_size.shape[0] < nl.num_nodes:
@@ -220,6 +222,8 @@ def analytical_arrays(nl: Netlist, arrays: CostArrays, bins_per_cell: int = 0,
            + (2 - 2 * np.cos(np.pi * np.arange(cb) / cb))[None, :] / bw ** 2)
     inv = np.where(eig > 0, 1.0 / np.where(eig > 0, eig, 1.0), 0.0)
     # fillers
+    if target_density is None:
+        target_density = AnalyticalConfig.target_density
     sizes = np.asarray(nl.node_size, np.float64)
     soft_area = float(np.sum(sizes[soft, 0] * sizes[soft, 1]))
     hard = nl.node_kind == HARD_MACRO

@@ -267,6 +267,7 @@ def test_place_soft_macros__rejects_unknown_method_and_options(synth):
         AnalyticalConfig(lr=-1.0)
 
 
+@pytest.mark.slow
 def test_env__fd_is_the_default_and_analytical_is_selectable(synth):
     """make_env's terminal pass: "fd" by default (exactly force_directed), and
     "analytical" on request; one random episode's cost measured both ways."""
