@@ -34,7 +34,7 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
     The grid is the netlist's (from its .plc or the arguments of
     load_netlist); when neither gave one, Circuit Training's gridding search
     chooses it. Fair start: movable nodes' input positions are ignored; hard macros are
-    placed by the method and soft macros by force-directed placement from the
+    placed by the method and soft macros by the `soft` placer from the
     canvas centre, so the result depends only on (netlist, method, seed,
     options) (and the budget for time-budgeted search).
 
@@ -61,9 +61,11 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
             budget), refine_radius (1), refine_sweeps (3), samples (rl, 16),
             greedy (rl, True), envs (rl with budget_s: episodes per
             fine-tuning update; default the policy's training value),
-            soft ("fd": Circuit Training's force-directed pass, the default;
-            "analytical": placer.stdcell.analytical) places the soft macros
-            after every SA stage, refinement sweep and episode, and at the end.
+            soft ("analytical", the default: placer.stdcell.analytical;
+            "fd": Circuit Training's force-directed pass) places the soft
+            macros after every SA stage, refinement sweep and episode, and at
+            the end (experiments/results_soft.md: analytical wins on every
+            design measured).
 
     Returns:
         a copy of the netlist with the new placement (and orientations).
@@ -88,7 +90,7 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
     rl_opts = ({k: opts.pop(k) for k in ("samples", "greedy") if k in opts}
                if method == "rl" else {})
     envs = opts.pop("envs", None) if method == "rl" else None
-    soft = opts.pop("soft", "fd")
+    soft = opts.pop("soft", "analytical")
     tuned = None
     sa_fields = {k: opts.pop(k) for k in list(opts)
                  if k in SAConfig.__dataclass_fields__}
@@ -184,7 +186,7 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
     new_orient[movable] = np.asarray(orient)[:v][movable]
     # fixed nodes keep their input positions exactly; movable hard macros sit on
     # cell centres (recomputed in float64); soft macros come from the final
-    # force-directed pass
+    # soft-macro pass (fd or analytical)
     out_xy = netlist.node_xy.copy()
     xy = np.asarray(xy, dtype=np.float64)[:v]
     s = netlist.settings
