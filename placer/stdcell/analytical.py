@@ -87,8 +87,10 @@ class AnalyticalConfig:
         iterations: gradient steps (fixed: the loop has a static length).
         bins_per_cell: density bins per proxy grid cell along each axis
             (0: enough for about 64 bins along the longer side).
-        target_density: the density the electrostatic overflow is measured
-            against (1.0: a bin may be full).
+        target_density: the density the soft macros are packed to: fillers
+            take the rest of target_density x the free area, and the
+            overflow is measured against it (0.7 was best on Ariane133; see
+            experiments/results_soft.md).
         target_overflow: lambda_d stops growing once the overflow (soft area
             above target_density / total soft area) is below this.
         density_weight: initial lambda_d relative to the gradient-norm ratio.
