@@ -108,7 +108,7 @@ def main():
 
     centre = nl.copy()
     centre.node_xy[nl.soft_macros] = np.array(nl.canvas) / 2
-    after = place_soft_macros(nl, schedule)
+    after = place_soft_macros(nl, schedule=schedule)
     print("\n| soft macros | wirelength | density | congestion | proxy |")
     print("|---|---|---|---|---|")
     for name, n in [("legalized.plc", nl), ("all at centre", centre),

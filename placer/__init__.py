@@ -4,7 +4,7 @@ Public API (names are stable):
     load_netlist, save_netlist, save_placement  -- file I/O
     proxy_cost, batch_proxy_cost, ProxyCost      -- Circuit Training's proxy cost
     place, check_legality                        -- placers and the legality check
-    place_soft_macros                            -- force-directed soft macros
+    place_soft_macros                            -- soft macros: fd or analytical
     choose_grid                                  -- Circuit Training's gridding
     cluster                                      -- flat netlist -> soft macros
     Netlist, Settings                            -- the design model
@@ -36,7 +36,7 @@ _EXPORTS = {
     "load_policy": "placer.placers.rl",
     "load_reward_model": "placer.reward_model.model",
     "place": "placer.api",
-    "place_soft_macros": "placer.stdcell.force_directed",
+    "place_soft_macros": "placer.stdcell.api",
     "proxy_cost": "placer.cost.proxy",
     "quantize": "placer.quant.api",
     "save_netlist": "placer.netlist.io",
@@ -94,4 +94,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from placer.placers.rl import load_policy
     from placer.quant.api import quantize
     from placer.reward_model.model import load_reward_model
-    from placer.stdcell.force_directed import place_soft_macros
+    from placer.stdcell.api import place_soft_macros

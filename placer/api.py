@@ -8,12 +8,14 @@ import time
 import jax
 import numpy as np
 
+from placer.config import SOFT_PLACERS
 from placer.cost.proxy import proxy_cost
 from placer.env.env import make_env
 from placer.errors import PlacerInputError
 from placer.gridding import grid_for
 from placer.netlist.model import Netlist
 from placer.placers import POST_PASSES, Placed, Problem, get, methods, parse_options
+from placer.placers.registry import suggest
 from placer.placers.state import cells_from_xy, order_nodes
 
 # Share of budget_s that the method gets when refinement follows.
@@ -47,15 +49,16 @@ def _result(problem: Problem, placed: Placed) -> Netlist:
 
 def place(netlist: Netlist, method: str = "sa", seed: int = 0,
           budget_s: float | None = None, refine: bool = False,
-          progress: bool = False, policy=None, **options) -> Netlist:
+          progress: bool = False, policy=None, soft: str = "analytical",
+          **options) -> Netlist:
     """Places every movable hard macro and the soft macros of `netlist`.
 
     The grid is the netlist's (from its .plc or the arguments of
     load_netlist); when neither gave one, Circuit Training's gridding search
     chooses it. Fair start: movable nodes' input positions are ignored; hard
-    macros are placed by the method and soft macros by force-directed
-    placement from the canvas centre, so the result depends only on
-    (netlist, method, seed, options) (and the budget for time-budgeted search).
+    macros are placed by the method and soft macros by the ``soft`` placer
+    from the canvas centre, so the result depends only on (netlist, method,
+    seed, soft, options) (and the budget for time-budgeted search).
 
     Args:
         netlist: the design (settings give canvas and grid).
@@ -75,6 +78,11 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
         policy: for "rl": a placer.rl.policy.Policy, a checkpoint path, or
             None (the policy shipped with placer); the same as the option
             ``policy=``.
+        soft: the soft-macro placer used after every SA stage, refinement
+            sweep and policy episode, and at the end: "analytical" (the
+            default: placer.stdcell.analytical, lower proxy on every design
+            measured, experiments/results_soft.md) or "fd" (Circuit
+            Training's force-directed pass, as its published numbers use).
         **options: the method's options (its class in placer.config:
             RandomOptions, GreedyOptions, SAConfig, RLOptions), refinement's
             (RefineOptions: refine_radius, refine_sweeps), and ``order``
@@ -99,9 +107,13 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
     if policy is not None:
         opts["policy"] = policy
     method_opts, refine_opts = parse_options(method, opts, refine)
+    if soft not in SOFT_PLACERS:
+        raise PlacerInputError(f"unknown soft placer {soft!r}"
+                               f"{suggest(str(soft), SOFT_PLACERS)} (known: "
+                               f"{', '.join(SOFT_PLACERS)})")
     if not netlist.metadata.get("grid_given", True):
         netlist = grid_for(netlist)     # Circuit Training's gridding search
-    env, params = make_env(netlist, order=order)
+    env, params = make_env(netlist, order=order, soft=soft)
     report = _stderr if progress else (lambda line: None)
     share = budget_s * (SEARCH_SHARE if refine else 1.0) if budget_s else None
     problem = Problem(netlist, env, params, jax.random.PRNGKey(seed), seed=seed,
@@ -119,6 +131,7 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
             placed, result = better, refined
     result.metadata = dict(netlist.metadata)
     result.metadata["placer"] = {"method": method, "seed": seed, "refine": refine,
+                                 "soft": soft,
                                  "proxy_float32": float(placed.cost),
                                  "seconds": time.perf_counter() - t0,
                                  **placed.info}
@@ -126,13 +139,14 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
 
 
 def place_rl(netlist: Netlist, policy=None, samples: int = 16, greedy: bool = True,
-             seed: int = 0, refine: bool = False) -> Netlist:
+             seed: int = 0, refine: bool = False, soft: str = "fd") -> Netlist:
     """``place(netlist, method="rl", ...)``: the best of the policy's greedy
-    and ``samples`` sampled episodes, optionally refined."""
+    and ``samples`` sampled episodes, optionally refined; soft macros by the
+    force-directed pass by default, the reward the policies are trained on."""
     return place(netlist, method="rl", policy=policy, seed=seed, refine=refine,
-                 samples=samples, greedy=greedy)
+                 samples=samples, greedy=greedy, soft=soft)
 
 
 METHODS = methods()
 
-__all__ = ["METHODS", "place", "place_rl"]
+__all__ = ["METHODS", "SOFT_PLACERS", "place", "place_rl"]

@@ -46,6 +46,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from placer.api import place
+from placer.config import SOFT_PLACERS
 from placer.cost.proxy import proxy_cost
 from placer.cost.terms import DEFAULT_WEIGHTS
 from placer.errors import PlacerInputError
@@ -69,7 +70,7 @@ TILOS_SETTING = "netlist_pin_orientation"
 
 _SUITE_KEYS = ("name", "description", "weights", "seeds", "designs", "placers")
 _DESIGN_KEYS = ("name", "netlist", "placement", "settings", "references")
-_PLACER_KEYS = ("label", "method", "refine", "budget_s", "options")
+_PLACER_KEYS = ("label", "method", "refine", "budget_s", "soft", "options")
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class BenchPlacer:
         refine: run the refinement post-pass afterwards.
         budget_s: wall-clock budget in seconds (None: the method's fixed work).
         options: the method's and refinement's options.
+        soft: the soft-macro placer ("analytical", place()'s default, or
+            "fd", Circuit Training's force-directed pass).
     """
 
     label: str
@@ -109,6 +112,7 @@ class BenchPlacer:
     refine: bool = False
     budget_s: float | None = None
     options: dict = field(default_factory=dict)
+    soft: str = "analytical"
 
 
 @dataclass(frozen=True)
@@ -278,10 +282,14 @@ def load_suite(path: str, shared_dir: str = "../shared") -> Suite:
         refine = p.get("refine", False)
         if not isinstance(refine, bool):
             raise PlacerInputError(f"{where}.refine must be true or false", path)
+        soft = p.get("soft", "analytical")
+        if soft not in SOFT_PLACERS:
+            raise PlacerInputError(f"{where}.soft must be one of "
+                                   f"{', '.join(SOFT_PLACERS)}, got {soft!r}", path)
         label = p.get("label") or _default_label(method, budget, refine)
         placers.append(BenchPlacer(str(label), method, refine,
                                    None if budget is None else float(budget),
-                                   dict(options)))
+                                   dict(options), soft))
     for what, names in (("design names", [d.name for d in designs]),
                         ("placer labels", [p.label for p in placers])):
         slugs = [_slug(n) for n in names]
@@ -462,7 +470,7 @@ def run_one(nl: Netlist, design: BenchDesign, placer: BenchPlacer, seed: int,
     base = os.path.join(runs_dir, run_stem(design, placer, seed))
     t0 = time.perf_counter()
     out = place(nl, method=placer.method, seed=seed, budget_s=placer.budget_s,
-                refine=placer.refine, **placer.options)
+                refine=placer.refine, soft=placer.soft, **placer.options)
     seconds = time.perf_counter() - t0
     cost, conventions = score(out, suite.weights)
     violations = [dataclasses.asdict(v) for v in check_legality(out)]

@@ -255,7 +255,7 @@ def run_place(cfg: PlaceConfig) -> dict:
     t0 = time.perf_counter()
     rl = {"policy": _path(cfg.policy)} if cfg.method == "rl" else {}
     out = place(nl, method=cfg.method, seed=cfg.seed, budget_s=cfg.budget_s,
-                refine=cfg.refine, progress=cfg.progress, **rl,
+                refine=cfg.refine, progress=cfg.progress, soft=cfg.soft, **rl,
                 **cfg.options.as_kwargs())
     seconds = time.perf_counter() - t0
     cost = proxy_cost(out, cfg.weights)

@@ -25,6 +25,8 @@ from placer.errors import PlacerInputError
 # field's metadata["choices"]) and checked before a command runs; the modules
 # that use them import them from here.
 POLICY_HEADS = ("conv", "deconv")
+# The soft-macro placers of placer.stdcell.api (place(soft=...)).
+SOFT_PLACERS = ("analytical", "fd")
 ENCODER_INPUTS = ("placement", "netlist")
 REWARD_NORMS = ("running", "batch", "none")
 QUANT_METHODS = ("msqe", "gradient")
@@ -298,6 +300,9 @@ class PlaceConfig:
             fine-tuning the policy on the netlist before placing (rl; None:
             zero-shot).
         refine: run coordinate-descent refinement afterwards.
+        soft: the soft-macro placer: analytical (the default, lower proxy on
+            every design measured) or fd (Circuit Training's force-directed
+            pass, as its published numbers use).
         output_dir: where <name>.plc, <name>.png and <name>.json go.
         name: file name stem; None: <design>_<method>.
         plot: write the PNG.
@@ -319,6 +324,7 @@ class PlaceConfig:
     seed: int = 0
     budget_s: Optional[float] = None
     refine: bool = False
+    soft: str = field(default="analytical", metadata={"choices": SOFT_PLACERS})
     output_dir: str = "placer_out"
     name: Optional[str] = None
     plot: bool = True

@@ -25,7 +25,11 @@ from placer.cost.proxy import DEFAULT_WEIGHTS, cost_terms
 from placer.env.canvas import cell_centres, feasible_cells
 from placer.errors import PlacerInputError
 from placer.netlist.model import HARD_MACRO, SOFT_MACRO, Netlist
+from placer.stdcell.analytical import AnalyticalConfig, analytical, analytical_arrays
 from placer.stdcell.force_directed import FDSchedule, fd_arrays, force_directed
+
+# Soft-macro placers the terminal step can run (EnvSpec.soft).
+SOFT_PLACERS = ("fd", "analytical")
 
 
 @struct.dataclass
@@ -45,6 +49,7 @@ class EnvParams:
     block_xy: jnp.ndarray       # (K, 2) blockage centres
     block_size: jnp.ndarray     # (K, 2) blockage sizes
     block_on: jnp.ndarray       # (K,) bool
+    analytical: object = None   # AnalyticalArrays when EnvSpec.soft == "analytical"
 
 
 @struct.dataclass
@@ -85,6 +90,8 @@ class EnvSpec:
     fd_schedule: FDSchedule = FDSchedule()
     weights: tuple = DEFAULT_WEIGHTS
     penalty: float = 5.0
+    soft: str = "fd"            # soft-macro placer: "fd" or "analytical"
+    analytical_config: AnalyticalConfig = AnalyticalConfig()
 
     @property
     def num_actions(self) -> int:
@@ -118,8 +125,21 @@ def placement_order(nl: Netlist, order="area") -> np.ndarray:
 
 
 def make_params(nl: Netlist, order="area", dtype=jnp.float32,
-                pad_to: int = 64) -> tuple[EnvSpec, EnvParams]:
-    """Builds (EnvSpec, EnvParams) for a netlist (host side, once)."""
+                pad_to: int = 64, soft: str = "fd",
+                analytical_config: AnalyticalConfig | None = None,
+                ) -> tuple[EnvSpec, EnvParams]:
+    """Builds (EnvSpec, EnvParams) for a netlist (host side, once).
+
+    soft: the terminal soft-macro placer, "fd" (Circuit Training's
+    force-directed pass) or "analytical" (placer.stdcell.analytical, whose
+    arrays are then built with analytical_config's bins).
+    """
+    if soft not in SOFT_PLACERS:
+        raise PlacerInputError(f"unknown soft-macro placer {soft!r}; known: "
+                               f"{', '.join(SOFT_PLACERS)}")
+    soft_placer = soft
+    if analytical_config is None:
+        analytical_config = AnalyticalConfig()
     s = nl.settings
     arrays = cost_arrays(nl, dtype=dtype, pad_to=pad_to)
     vc = arrays.node_size.shape[0]
@@ -162,8 +182,15 @@ def make_params(nl: Netlist, order="area", dtype=jnp.float32,
         soft=jnp.asarray(soft), order=jnp.asarray(order_arr),
         num_to_place=jnp.asarray(len(seq), jnp.int32), hard=jnp.asarray(hard_arr),
         hard_on=jnp.asarray(hard_on), block_xy=f(bxy), block_size=f(bsz),
-        block_on=jnp.asarray(bon))
-    spec = EnvSpec(grid_rows=int(s.grid_rows), grid_cols=int(s.grid_cols))
+        block_on=jnp.asarray(bon),
+        analytical=(analytical_arrays(
+            nl, arrays, analytical_config.bins_per_cell, pad_to=pad_to,
+            target_density=analytical_config.target_density,
+            fillers=analytical_config.fillers)
+            if soft_placer == "analytical" else None))
+    spec = EnvSpec(grid_rows=int(s.grid_rows), grid_cols=int(s.grid_cols),
+                   soft=soft_placer,
+                   analytical_config=analytical_config)
     return spec, params
 
 
@@ -236,8 +263,12 @@ class PlacementEnv:
         return state, obs
 
     def final_placement(self, state: EnvState, params: EnvParams) -> jnp.ndarray:
-        """(V, 2) positions with the soft macros placed by force-directed
-        placement from a neutral start (the canvas centre)."""
+        """(V, 2) positions with the soft macros placed from a neutral start
+        (the canvas centre): by the force-directed pass, or by the analytical
+        placer when spec.soft == "analytical"."""
+        if self.spec.soft == "analytical":
+            return analytical(params.cost, state.xy, params.orient, params.soft,
+                              self.spec.analytical_config, aa=params.analytical)
         return force_directed(params.cost, state.xy, params.orient, params.soft,
                               self.spec.fd_schedule, fd=params.fd)
 
@@ -308,11 +339,19 @@ def random_policy(key: jax.Array, obs: Observation) -> jnp.ndarray:
         any_legal, logits, 0.0)), 0).astype(jnp.int32)
 
 
-def make_env(nl: Netlist, order="area", dtype=jnp.float32, **spec_overrides):
-    """(PlacementEnv, EnvParams) for a netlist."""
+def make_env(nl: Netlist, order="area", dtype=jnp.float32, soft: str = "fd",
+             **spec_overrides):
+    """(PlacementEnv, EnvParams) for a netlist.
+
+    soft: the terminal soft-macro placer, "fd" (default, Circuit Training's)
+    or "analytical"; spec_overrides may set analytical_config (an
+    AnalyticalConfig) and any other EnvSpec field.
+    """
     if not np.any(nl.node_kind == HARD_MACRO):
         raise PlacerInputError("the netlist has no hard macros to place")
-    spec, params = make_params(nl, order=order, dtype=dtype)
+    acfg = spec_overrides.pop("analytical_config", None)
+    spec, params = make_params(nl, order=order, dtype=dtype, soft=soft,
+                               analytical_config=acfg)
     if spec_overrides:
         spec = EnvSpec(**{**spec.__dict__, **spec_overrides})
     return PlacementEnv(spec), params

@@ -49,7 +49,7 @@ def place_greedy(problem: Problem, opts: GreedyOptions) -> Placed:
 @register("sa", SAConfig,
           "simulated annealing over macro cells and orientations (shift, swap, "
           "flip, jump), several chains in parallel, from the greedy and random "
-          "placements; soft macros re-placed after every stage")
+          "placements; soft macros re-placed by the `soft` placer after every stage")
 def place_sa(problem: Problem, cfg: SAConfig) -> Placed:
     base = np.asarray(problem.params.orient)
     out = rollouts(problem, random_policy, problem.key, max(1, cfg.chains - 1))

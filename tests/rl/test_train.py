@@ -61,7 +61,7 @@ def test_place_rl__returns_legal_placement(tmp_path):
     assert check_legality(out) == []
     assert out.metadata["placer"]["method"] == "rl"
     again = placer.place(nl, method="rl", policy=str(tmp_path / "policy"),
-                         samples=4)
+                         samples=4, soft="fd")    # place_rl's soft placer
     np.testing.assert_array_equal(again.node_xy, out.node_xy)
     # the macro (node 1) sits on a cell centre; the best cell is the corner
     x, y = out.node_xy[1]
