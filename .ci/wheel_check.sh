@@ -18,6 +18,8 @@ plc="$repo/netlists/synth_small/initial.plc"
 "$work/venv/bin/placer-place" netlist="$nl" placement="$plc" method=greedy \
     output_dir=out plot=false > place.json
 test -s out/synth_small_greedy.plc
+"$work/venv/bin/python" -c "import json; d = json.load(open('place.json')); print('wheel: placer-place stdout is JSON, proxy', d['proxy'])"
+"$work/venv/bin/placer-place" --help | grep -q "random" || { echo "wheel: placer-place --help does not list the methods"; exit 1; }
 "$work/venv/bin/python" -c "import placer, sys; sys.exit(0 if 'site-packages' in placer.__file__ else 1)"
 "$work/venv/bin/python" -c "import placer; placer.load_policy(); print('wheel: shipped policy loads')"
 echo "wheel: installed outside the source tree, placer-evaluate and placer-place ran"

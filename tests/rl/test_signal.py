@@ -4,12 +4,13 @@ update with both (one trace)."""
 
 import dataclasses
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from placer.config import PPOConfig
+from placer.config import PPOConfig, RewardModelConfig
 from placer.cost.incremental import move_arrays
 from placer.cost.partial import placed_cost, placed_cost_terms
 from placer.env.env import make_env
@@ -169,7 +170,9 @@ def test_update__shaping_and_imitation_trace_once(wire_mask):
                               imitation_coef=1.0, imitation_episodes=1)
     net = small_net(wire_mask=wire_mask)
     opt = ppo.make_optimizer(cfg)
-    update = jax.jit(ppo.make_update(env, net, cfg, opt))
+    chex.clear_trace_counter()
+    update = jax.jit(chex.assert_max_traces(      # a retrace raises
+        ppo.make_update(env, net, cfg, opt), n=1))
     ts = ppo.init_train_state(env, net, pr, jax.random.PRNGKey(0), opt)
     for _ in range(3):
         ts, m = update(ts, pr)
@@ -178,8 +181,8 @@ def test_update__shaping_and_imitation_trace_once(wire_mask):
         assert np.isfinite(float(m["imitation_loss"]))
     other = pr.replace(env_params=pr.env_params.replace(
         init_xy=pr.env_params.init_xy + 0.0))
-    update(ts, other)
-    assert update.__wrapped__.traces == 1
+    ts, _ = update(ts, other)
+    assert int(ts.step) == 4
 
 
 def test_update__imitation_needs_move_arrays():
@@ -191,7 +194,9 @@ def test_update__imitation_needs_move_arrays():
     assert PPOConfig().imitation_coef == 0.3 and not PPOConfig().shaping
     net = small_net()
     opt = ppo.make_optimizer(cfg)
-    update = jax.jit(ppo.make_update(env, net, cfg, opt))
+    chex.clear_trace_counter()
+    update = jax.jit(chex.assert_max_traces(ppo.make_update(env, net, cfg, opt),
+                                            n=1))
     ts = ppo.init_train_state(env, net, pr, jax.random.PRNGKey(0), opt)
     with pytest.raises(PlacerInputError):
         update(ts, pr)
@@ -210,8 +215,8 @@ def test_value_prior__starts_at_minus_the_reward_models_proxy():
     ep = pr.env_params
     state, ts = env.reset(ep)
     state, obs = env.place(state, jnp.int32(5), ep)
-    rm = RewardPredictor(hidden=16, num_layers=1, mlp_layers=1, head_hidden=(8,),
-                         edge_distance=True)
+    rm = RewardPredictor(RewardModelConfig(hidden=16, num_layers=1, mlp_layers=1,
+                                           head_hidden=(8,), edge_distance=True))
     rm_params = jax.jit(lambda k, g: init_params(rm, k, g))(jax.random.PRNGKey(1),
                                                            pr.graph)
     mean, std = np.array([0.3, 0.6, 0.9]), np.array([0.1, 0.2, 0.4])
@@ -242,7 +247,9 @@ NEW_SIGNAL = dict(shaping=PPOConfig().shaping,
 def _learn(cfg, env, pr, net, seeds, updates):
     """Batch proxies (seeds, updates) of seeded runs of ``cfg``."""
     opt = ppo.make_optimizer(cfg)
-    update = jax.jit(ppo.make_update(env, net, cfg, opt))
+    chex.clear_trace_counter()
+    update = jax.jit(chex.assert_max_traces(ppo.make_update(env, net, cfg, opt),
+                                            n=1))
     out = []
     for seed in seeds:
         ts = ppo.init_train_state(env, net, pr, jax.random.PRNGKey(seed), opt)
@@ -306,4 +313,3 @@ def test_new_signal__learns_faster_than_old_default():
                             [0, 1], 12)
     np.testing.assert_allclose(new[:, 0], old[:, 0], rtol=1e-6)
     assert new[:, -4:].mean() < old[:, -4:].mean() - 0.01, (new, old)
-    assert update.__wrapped__.traces == 1
