@@ -55,6 +55,7 @@ def test_place__unknown_method_exits_2(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: ")
 
 
+@pytest.mark.slow
 def test_place_sweep__each_job_writes_its_own_folder(tmp_path):
     """placer-place -m seed=0,1 (a Hydra multirun sweep, as a program): job N
     writes <output_dir>/N, so the jobs do not overwrite each other, and the

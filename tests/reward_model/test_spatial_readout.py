@@ -55,6 +55,7 @@ def test_masked_top_k_mean__known_answer():
     np.testing.assert_allclose(g[:, 0], [0.5, 0, 0.5, 0, 0])
 
 
+@pytest.mark.slow
 def test_spatial_maps__coverage_channels_are_the_density_map(synth):
     """The hard + soft coverage channels equal the cost's density map on the
     design's grid, and every map is zero outside it."""
