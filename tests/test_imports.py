@@ -57,12 +57,14 @@ def import_graph() -> nx.DiGraph:
             targets = []
             if isinstance(node, ast.ImportFrom) and node.level == 0 and \
                     node.module and node.module.split(".")[0] == "placer":
+                # the named modules, and the package itself (its __init__ runs)
                 targets = [resolve(f"{node.module}.{a.name}") for a in node.names]
+                targets.append(resolve(node.module))
             elif isinstance(node, ast.Import):
                 targets = [resolve(a.name) for a in node.names
                            if a.name.split(".")[0] == "placer"]
             for t in targets:
-                if t and t != m and not m.startswith(t + "."):
+                if t and t != m:
                     g.add_edge(m, t)
     return g
 

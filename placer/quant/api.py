@@ -30,12 +30,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import placer.quant.fake as fake
+import placer.quant.params as qparams
 from placer.checkpoint import save_checkpoint
 from placer.config import QUANT_METHODS
 from placer.errors import PlacerInputError
 from placer.netlist.model import Netlist
-from placer.quant import fake
-from placer.quant import params as qparams
 from placer.quant.distill import DistillConfig, distill, record_states
 from placer.rl.networks import uncommitted
 from placer.rl.policy import Policy, load_policy, register_policy_format

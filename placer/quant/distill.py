@@ -29,13 +29,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+import placer.quant.params as qparams
+import placer.quant.threshold as qthreshold
 from placer.env.env import Observation, PlacementEnv, make_env
 from placer.errors import PlacerInputError
 from placer.gridding import grid_for
 from placer.models.graph import netlist_graph
 from placer.netlist.model import Netlist
-from placer.quant import params as qparams
-from placer.quant import threshold as qthreshold
 from placer.quant.fake import exponent_of_threshold
 from placer.rl import ppo
 from placer.rl.networks import PolicyValue

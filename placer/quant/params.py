@@ -20,7 +20,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from placer.quant import fake
+import placer.quant.fake as fake
 
 KERNEL_NAME = "kernel"
 
