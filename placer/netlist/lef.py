@@ -232,19 +232,31 @@ class _Tokens:
 
 
 # ------------------------------------------------------------------ parsing
-def _parse_macro(tk: _Tokens, lib: LefLibrary) -> None:
-    line = tk.line()
-    name = tk.next("a macro name")
-    mac = LefMacro(name=name, line=line, path=tk.path)
+def _block(tk: _Tokens, kind: str, name: str, line: int):
+    """Yields (keyword, its line) for each statement of the block ``kind
+    name`` (opened at ``line``) up to its ``END name``, which it consumes.
+
+    Raises:
+        PlacerInputError: the block is closed by another name, or the file
+            ends first.
+    """
     while True:
         stmt_line = tk.line()
         t = tk.next(f"'END {name}'")
         if t == "END":
             end = tk.next(f"'END {name}'")
             if end != name:
-                raise tk.error(f"MACRO {name} (line {line}) closed by 'END {end}'",
+                raise tk.error(f"{kind} {name} (line {line}) closed by 'END {end}'",
                                stmt_line)
-            break
+            return
+        yield t, stmt_line
+
+
+def _parse_macro(tk: _Tokens, lib: LefLibrary) -> None:
+    line = tk.line()
+    name = tk.next("a macro name")
+    mac = LefMacro(name=name, line=line, path=tk.path)
+    for t, stmt_line in _block(tk, "MACRO", name, line):
         if t == "PIN":
             _parse_pin(tk, mac)
         elif t == "OBS":
@@ -352,15 +364,7 @@ def _parse_layer(tk: _Tokens, lib: LefLibrary) -> None:
     name = tk.next("a layer name")
     layer = LefLayer(name=name)
     pitches: list[float] = []
-    while True:
-        stmt_line = tk.line()
-        t = tk.next(f"'END {name}'")
-        if t == "END":
-            end = tk.next(f"'END {name}'")
-            if end != name:
-                raise tk.error(f"LAYER {name} (line {line}) closed by 'END {end}'",
-                               stmt_line)
-            break
+    for t, stmt_line in _block(tk, "LAYER", name, line):
         s = tk.statement(t)
         if t == "TYPE" and s:
             layer.type = s[0].upper()
@@ -379,15 +383,7 @@ def _parse_site(tk: _Tokens, lib: LefLibrary) -> None:
     line = tk.line()
     name = tk.next("a site name")
     size = None
-    while True:
-        stmt_line = tk.line()
-        t = tk.next(f"'END {name}'")
-        if t == "END":
-            end = tk.next(f"'END {name}'")
-            if end != name:
-                raise tk.error(f"SITE {name} (line {line}) closed by 'END {end}'",
-                               stmt_line)
-            break
+    for t, stmt_line in _block(tk, "SITE", name, line):
         s = tk.statement(t)
         if t == "SIZE":
             if len(s) != 3 or s[1] != "BY":
