@@ -56,18 +56,23 @@ def main():
     p.add_argument("--budget", type=float, default=1800.0)
     p.add_argument("--no-refine", action="store_true")
     p.add_argument("--out", required=True)
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an SA option (placer.config.SAConfig), value in JSON, "
+                        "e.g. steps_per_stage=6000")
     a = p.parse_args()
+    options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in a.option)}
     nl = load(a.design)
     t = time.perf_counter()
     out = placer.place(nl, method="sa", seed=0, budget_s=a.budget,
-                       refine=not a.no_refine, soft=a.soft, progress=True)
+                       refine=not a.no_refine, soft=a.soft, progress=True, **options)
     wall = time.perf_counter() - t
     c = placer.proxy_cost(out)
     bad = placer.check_legality(out)
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     placer.save_placement(out, a.out + ".plc")
     rec = {"design": a.design, "soft": a.soft, "budget_s": a.budget,
-           "refine": not a.no_refine, "wall_s": wall, **c.as_dict(),
+           "refine": not a.no_refine, "options": options, "wall_s": wall,
+           **c.as_dict(),
            "legality_violations": len(bad), "load": os.getloadavg()}
     with open(a.out + ".json", "w") as f:
         json.dump(rec, f)

@@ -738,6 +738,9 @@ class TrainRLConfig:
         keep_checkpoints: training checkpoints kept (the newest).
         fd_steps: steps of the three force-directed stages at the end of
             each episode (Circuit Training: 100 each).
+        soft: the soft-macro placer at the end of each episode, whose proxy
+            is the reward: "fd" (Circuit Training's force-directed pass) or
+            "analytical" (placer.stdcell.analytical, place()'s default).
         seed: seed of initialisation and sampling.
         resume: continue from the newest checkpoint in output_dir.
         progress: show a progress bar.
@@ -769,6 +772,7 @@ class TrainRLConfig:
     checkpoint_every: int = 50
     keep_checkpoints: int = 3
     fd_steps: tuple[int, int, int] = (100, 100, 100)
+    soft: str = "fd"
     seed: int = 0
     resume: bool = True
     progress: bool = True
@@ -781,6 +785,9 @@ class TrainRLConfig:
     def __post_init__(self):
         if self.devices < 0:
             raise ValueError(f"devices must be >= 0 (0: all), not {self.devices}")
+        if self.soft not in SOFT_PLACERS:
+            raise ValueError(f"soft must be one of {', '.join(SOFT_PLACERS)}, "
+                             f"not {self.soft!r}")
         object.__setattr__(self, "fd_steps", tuple(self.fd_steps))
         object.__setattr__(self, "netlists", tuple(self.netlists))
         object.__setattr__(self, "placements", tuple(self.placements))

@@ -23,7 +23,8 @@ def place_policy(problem: Problem, opts: RLOptions) -> Placed:
     if problem.budget_s is not None:
         pol, info["fine_tune"] = fine_tune(
             pol, problem.netlist, problem.budget_s, seed=problem.seed,
-            num_envs=opts.envs, t_started=problem.t0, log=problem.report)
+            num_envs=opts.envs, t_started=problem.t0, log=problem.report,
+            soft=problem.env.spec.soft)
     xy, cost, episode = best_episode(problem.env, problem.params, problem.netlist,
                                      pol, samples=opts.samples, greedy=opts.greedy,
                                      seed=problem.seed)

@@ -91,7 +91,7 @@ def policy_meta(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
             "grid_rows": int(s.grid_rows), "grid_cols": int(s.grid_cols),
             "netlist": netlists[0].name, "netlists": [n.name for n in netlists],
             "ppo": dataclasses.asdict(cfg.ppo), "fd_steps": list(cfg.fd_steps),
-            **extra}
+            "soft": cfg.soft, **extra}
 
 
 def checkpoint_model(cfg: TrainRLConfig, log=None) -> TrainRLConfig:
@@ -116,7 +116,8 @@ def build_session(cfg: TrainRLConfig, netlist: Netlist, mesh=None) -> Session:
     over its devices and the problem is replicated on them."""
     if not netlist.metadata.get("grid_given", True):
         netlist = grid_for(netlist)
-    env, params = make_env(netlist, fd_schedule=FDSchedule(num_steps=cfg.fd_steps))
+    env, params = make_env(netlist, soft=cfg.soft,
+                           fd_schedule=FDSchedule(num_steps=cfg.fd_steps))
     moves = (move_arrays(params.cost, np.asarray(params.order))
              if cfg.ppo.imitation_coef > 0 else None)
     problem = ppo.Problem(params, netlist_graph(netlist), moves)
@@ -313,7 +314,7 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
 
 def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
               num_envs: int | None = None, t_started: float | None = None,
-              log=None):
+              log=None, soft: str | None = None):
     """``policy`` fine-tuned on ``netlist`` by PPO for about ``budget_s``
     seconds (placer.place(method="rl", budget_s=...)).
 
@@ -336,10 +337,12 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
         num_envs: episodes per update (default: the policy's training value).
         t_started: perf_counter time the budget counts from.
         log: None, or a function called with a line per update.
+        soft: the episodes' soft-macro placer, whose proxy is the reward
+            ("fd" or "analytical"); None: the policy's training one.
 
     Returns:
         (the fine-tuned Policy, {"updates", "seconds", "proxy" (the last
-        update's mean episode proxy)}).
+        update's mean episode proxy), "soft", "replaced_settings"}).
 
     Raises:
         PlacerInputError: a quantized policy, a non-positive budget, or a
@@ -364,7 +367,8 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
     cfg = TrainRLConfig(
         model=model_config(meta),
         ppo=PPOConfig(**ppo_fields),
-        fd_steps=tuple(meta.get("fd_steps", (100, 100, 100))), seed=seed)
+        fd_steps=tuple(meta.get("fd_steps", (100, 100, 100))),
+        soft=meta.get("soft", "fd") if soft is None else soft, seed=seed)
     s = netlist.settings
     check_grid(policy, int(s.grid_rows), int(s.grid_cols))
     se = build_session(cfg, netlist)
@@ -381,8 +385,8 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
             log(f"fine-tune update {updates}: mean episode proxy {proxy:.4f}, "
                 f"{time.perf_counter() - t0:.0f} s")
     info = {"updates": updates, "seconds": time.perf_counter() - t0, "proxy": proxy,
-            "replaced_settings": replaced}
-    new_meta = {**meta, "ppo": dataclasses.asdict(cfg.ppo),
+            "soft": cfg.soft, "replaced_settings": replaced}
+    new_meta = {**meta, "ppo": dataclasses.asdict(cfg.ppo), "soft": cfg.soft,
                 "fine_tuned_on": netlist.name,
                 "fine_tune_updates": updates,
                 "grid_rows": int(s.grid_rows), "grid_cols": int(s.grid_cols)}

@@ -221,8 +221,12 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
     out = placer.place(nl, method="rl", policy=policy, budget_s=1e-3, samples=2)
     assert check_legality(out) == []
     assert out.metadata["placer"]["fine_tune"]["updates"] == 1
+    # the episodes' reward is the proxy after place()'s soft placer ...
+    assert out.metadata["placer"]["fine_tune"]["soft"] == "analytical"
     tuned, info = fine_tune(policy, nl, budget_s=1e-3, seed=1)
     assert info["updates"] == 1 and tuned.meta["fine_tune_updates"] == 1
+    # ... and, called directly, the policy's own (trained with the default fd)
+    assert policy.meta["soft"] == "fd" and info["soft"] == tuned.meta["soft"] == "fd"
     # fine-tuning uses today's PPO defaults, not the policy's saved ones (the
     # probe policy was trained without imitation), and says what it replaced
     assert policy.meta["ppo"]["imitation_coef"] == 0.0
@@ -235,6 +239,8 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
     assert any(changed)
     with pytest.raises(PlacerInputError, match="positive"):
         fine_tune(policy, nl, budget_s=0)
+    with pytest.raises(ValueError, match="soft must be one of"):
+        dataclasses.replace(_cfg(tmp_path), soft="force")
     for bad in (0, 2.5, True):
         with pytest.raises(PlacerInputError, match="envs must be a positive integer"):
             fine_tune(policy, nl, budget_s=1.0, num_envs=bad)
