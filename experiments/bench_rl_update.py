@@ -11,7 +11,9 @@ per observation in the rollout and in every epoch of the loss) and the
 stored-maps update (the rollout keeps each step's parameter-free conv-head
 maps; the loss encodes the netlist once per minibatch) in the same process,
 their timed updates taken in turn; ``new-small`` is the stored-maps update
-with a conv head of (16, 16) channels and embed 8.
+with a conv head of (16, 16) channels and embed 8; ``new-noimit`` the default
+update without the imitation loss (``ppo.imitation_coef=0``), which shows
+what the expert-iteration step costs.
 "Macro placements / s" counts the trained placements: envs x macros per
 update over the update's seconds.
 
@@ -37,9 +39,11 @@ from placer.rl import ppo
 from placer.rl.parallel import replicate, training_mesh
 from placer.rl.train import build_session, initial_params
 
-# path -> model overrides: the default network, or a smaller conv head
-PATHS = {"old": {}, "new": {},
-         "new-small": {"conv_channels": (16, 16), "conv_embed": 8}}
+# path -> (model overrides, PPO overrides): the default network, a smaller
+# conv head, or the default update without the imitation loss
+PATHS = {"old": ({}, {"stored_maps": False}), "new": ({}, {}),
+         "new-small": ({"conv_channels": (16, 16), "conv_embed": 8}, {}),
+         "new-noimit": ({}, {"imitation_coef": 0.0})}
 
 
 def _timed_update(se, ts):
@@ -62,7 +66,8 @@ def main() -> None:
                     help="comma-separated device counts to time (0: all)")
     ap.add_argument("--paths", default="new",
                     help="comma-separated: old (ppo.stored_maps=false), new, "
-                         "new-small (stored maps, conv head (16, 16), embed 8)")
+                         "new-small (stored maps, conv head (16, 16), embed 8), "
+                         "new-noimit (new with ppo.imitation_coef=0)")
     a = ap.parse_args()
     load0 = os.getloadavg()
     nl = placer.load_netlist(a.netlist, a.plc)
@@ -72,11 +77,12 @@ def main() -> None:
     for path, d in variants:
         if path not in PATHS:
             raise SystemExit(f"unknown path {path!r} (known: {', '.join(PATHS)})")
+        model_over, ppo_over = PATHS[path]
         cfg = TrainRLConfig(netlist=a.netlist, fd_steps=(a.fd,) * 3,
                             ppo=PPOConfig(num_envs=a.envs, num_minibatches=4,
-                                          num_epochs=4, stored_maps=path != "old"),
+                                          num_epochs=4, **ppo_over),
                             model=PolicyConfig(encoder_input=a.encoder_input,
-                                               **PATHS[path]))
+                                               **model_over))
         mesh = training_mesh(d)
         se = build_session(cfg, nl, mesh)
         ts = ppo.init_train_state(se.env, se.net, se.problem, key, se.optimizer,
