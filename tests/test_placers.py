@@ -91,6 +91,33 @@ def test_refine__a_worse_result_is_never_returned(monkeypatch):
     assert placer.proxy_cost(out).proxy == placer.proxy_cost(plain).proxy
 
 
+def test_refine__method_gets_its_share_of_the_budget(monkeypatch):
+    """With refine=True the method gets SEARCH_SHARE (90 %) of budget_s and
+    refinement runs until the whole budget (both counted from place()'s
+    start); without refine the method gets all of it."""
+    from placer.api import SEARCH_SHARE
+
+    seen = []
+
+    def record(name, spec):
+        def fn(problem, *args):
+            seen.append((name, problem.budget_s))
+            return spec.fn(problem, *args)
+        return dataclasses.replace(spec, fn=fn)
+
+    monkeypatch.setitem(registry.PLACERS, "greedy",
+                        record("greedy", registry.PLACERS["greedy"]))
+    monkeypatch.setitem(registry.POST_PASSES, "refine",
+                        record("refine", registry.POST_PASSES["refine"]))
+    nl = _netlist()
+    placer.place(nl, method="greedy", budget_s=100.0, refine=True, refine_sweeps=1)
+    assert SEARCH_SHARE == 0.9
+    assert seen == [("greedy", pytest.approx(90.0)), ("refine", 100.0)]
+    seen.clear()
+    placer.place(nl, method="greedy", budget_s=100.0)
+    assert seen == [("greedy", 100.0)]
+
+
 @pytest.mark.slow
 @settings(max_examples=3, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
