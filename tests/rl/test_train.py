@@ -218,14 +218,14 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
     nl = probe_netlist()
     train(dataclasses.replace(_cfg(tmp_path), updates=1), nl, log=lambda m: None)
     policy = load_policy(tmp_path)
-    out = placer.place(nl, method="rl", policy=policy, budget_s=1e-3, samples=2)
+    out = placer.place(nl, method="rl", policy=policy, budget_s=1e-3, samples=2,
+                       soft="fd")
     assert check_legality(out) == []
     assert out.metadata["placer"]["fine_tune"]["updates"] == 1
-    # the episodes' reward is the proxy after place()'s soft placer ...
-    assert out.metadata["placer"]["fine_tune"]["soft"] == "analytical"
+    assert out.metadata["placer"]["fine_tune"]["soft"] == "fd"
     tuned, info = fine_tune(policy, nl, budget_s=1e-3, seed=1)
     assert info["updates"] == 1 and tuned.meta["fine_tune_updates"] == 1
-    # ... and, called directly, the policy's own (trained with the default fd)
+    # called directly, the episodes' soft placer is the policy's own
     assert policy.meta["soft"] == "fd" and info["soft"] == tuned.meta["soft"] == "fd"
     # fine-tuning uses today's PPO defaults, not the policy's saved ones (the
     # probe policy was trained without imitation), and says what it replaced
@@ -248,3 +248,28 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
         fine_tune(dataclasses.replace(policy, meta={**policy.meta,
                                                     "format": "placer-policy-quant/1"}),
                   nl, budget_s=1.0)
+
+
+def test_place_rl__fine_tunes_on_place_soft_placer(monkeypatch):
+    """place(method="rl", budget_s=..., soft=S) fine-tunes on the proxy after
+    S (the reward), and placer-train's soft= reaches the environment (the
+    wiring; the fine-tuning itself is tested above, with fd)."""
+    import placer.placers.rl as rl_placer
+    from placer.rl.train import build_session
+
+    seen = {}
+
+    def fake_fine_tune(policy, netlist, budget_s, **kw):
+        seen.update(kw)
+        return policy, {"updates": 0, "soft": kw["soft"]}
+
+    monkeypatch.setattr(rl_placer, "fine_tune", fake_fine_tune)
+    nl = probe_netlist()
+    out = placer.place(nl, method="rl", budget_s=10.0, samples=0)
+    assert seen["soft"] == "analytical"                 # place()'s default
+    assert out.metadata["placer"]["fine_tune"]["soft"] == "analytical"
+    placer.place(nl, method="rl", budget_s=10.0, samples=0, soft="fd")
+    assert seen["soft"] == "fd"
+    for soft in ("fd", "analytical"):
+        se = build_session(_cfg("unused", soft=soft), nl)
+        assert se.env.spec.soft == soft
