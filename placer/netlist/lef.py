@@ -232,9 +232,10 @@ class _Tokens:
 
 
 # ------------------------------------------------------------------ parsing
-def _block(tk: _Tokens, kind: str, name: str, line: int):
+def _block(tk: _Tokens, kind: str, name: str, line: int, inside: str = ""):
     """Yields (keyword, its line) for each statement of the block ``kind
-    name`` (opened at ``line``) up to its ``END name``, which it consumes.
+    name`` (opened at ``line``; ``inside``: its enclosing block, for errors)
+    up to its ``END name``, which it consumes.
 
     Raises:
         PlacerInputError: the block is closed by another name, or the file
@@ -246,8 +247,8 @@ def _block(tk: _Tokens, kind: str, name: str, line: int):
         if t == "END":
             end = tk.next(f"'END {name}'")
             if end != name:
-                raise tk.error(f"{kind} {name} (line {line}) closed by 'END {end}'",
-                               stmt_line)
+                raise tk.error(f"{kind} {name}{inside} (line {line}) closed by "
+                               f"'END {end}'", stmt_line)
             return
         yield t, stmt_line
 
@@ -306,15 +307,7 @@ def _parse_pin(tk: _Tokens, mac: LefMacro) -> None:
     name = tk.next("a pin name")
     xlo = ylo = math.inf
     xhi = yhi = -math.inf
-    while True:
-        stmt_line = tk.line()
-        t = tk.next(f"'END {name}'")
-        if t == "END":
-            end = tk.next(f"'END {name}'")
-            if end != name:
-                raise tk.error(f"PIN {name} of MACRO {mac.name} (line {line}) closed "
-                               f"by 'END {end}'", stmt_line)
-            break
+    for t, _ in _block(tk, "PIN", name, line, inside=f" of MACRO {mac.name}"):
         if t == "PORT":
             while True:
                 sl = tk.line()

@@ -325,6 +325,7 @@ BAD_LEF = [
     # without END RAM, MACRO INV's statements land in RAM; 'END INV' (line
     # 73 once a line is gone) closes it wrongly
     ("END RAM\n", "", 73, "closed by 'END INV'"),
+    ("  END Q\n", "  END X\n", 49, "PIN Q of MACRO RAM (line 42) closed by 'END X'"),
     ("RECT 9 3 10 4 ;", "RECT 9 3 10 ;", 46, "RECT x1 y1 x2 y2"),
     ("DATABASE MICRONS 1000 ;", "DATABASE MICRONS 0 ;", 4, "positive integer"),
     ("END LIBRARY\n", "END LIBRAR\n", 75, "unexpected 'END LIBRAR'"),
