@@ -63,6 +63,20 @@ def model_config(meta: dict) -> PolicyConfig:
                            "encoder_input": "placement", **meta["model"]})
 
 
+def training_designs(meta: dict) -> list[str]:
+    """Every design a policy was trained or fine-tuned on, in order (its
+    metadata's "training_designs"; policies written before that key list
+    their training run's "netlists" and perhaps a "fine_tuned_on")."""
+    if "training_designs" in meta:
+        names = list(meta["training_designs"])
+    else:
+        names = list(meta.get("netlists", [meta["netlist"]] if "netlist" in meta
+                              else []))
+        if "fine_tuned_on" in meta:
+            names.append(meta["fine_tuned_on"])
+    return list(dict.fromkeys(names))
+
+
 # format name -> loader(checkpoint, path, network) -> Policy
 PolicyLoader = Callable[[Checkpoint, str, PolicyValue], "Policy"]
 _FORMATS: dict[str, PolicyLoader] = {}
@@ -211,4 +225,5 @@ def best_episode(env, env_params, netlist: Netlist, policy: Policy,
 
 __all__ = ["DEFAULT_POLICY", "POLICY_FORMAT", "Policy", "PolicyLoader",
            "best_episode", "check_grid", "load_policy", "model_config",
-           "net_for_grid", "policy_formats", "register_policy_format"]
+           "net_for_grid", "policy_formats", "register_policy_format",
+           "training_designs"]

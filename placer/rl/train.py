@@ -64,6 +64,7 @@ from placer.rl.policy import (
     check_grid,
     load_policy,
     model_config,
+    training_designs,
 )
 from placer.run_log import RunLogger, progress
 from placer.stdcell.force_directed import FDSchedule
@@ -82,14 +83,18 @@ class Session:
 
 
 def policy_meta(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
-                **extra) -> dict:
+                prior: list[str] | tuple = (), **extra) -> dict:
     """The JSON metadata a policy checkpoint carries (the grid is the first
-    netlist's; ``netlists`` names all of them)."""
+    netlist's; ``netlists`` names this run's designs, and
+    ``training_designs`` every design the parameters have seen: ``prior``,
+    the designs of the checkpoint it started from, then this run's)."""
     netlists = netlist if isinstance(netlist, list) else [netlist]
     s = netlists[0].settings
+    names = [n.name for n in netlists]
     return {"format": POLICY_FORMAT, "model": dataclasses.asdict(cfg.model),
             "grid_rows": int(s.grid_rows), "grid_cols": int(s.grid_cols),
-            "netlist": netlists[0].name, "netlists": [n.name for n in netlists],
+            "netlist": netlists[0].name, "netlists": names,
+            "training_designs": list(dict.fromkeys([*prior, *names])),
             "ppo": dataclasses.asdict(cfg.ppo), "fd_steps": list(cfg.fd_steps),
             "soft": cfg.soft, **extra}
 
@@ -250,7 +255,9 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
     ts = ppo.init_train_state(sessions[0].env, sessions[0].net, sessions[0].problem,
                               k_state, sessions[0].optimizer, params=params)
     stats = [ts.reward_stats] * len(sessions)
-    meta = policy_meta(cfg, netlists)
+    prior = (training_designs(load_policy(cfg.init_checkpoint).meta)
+             if cfg.init_checkpoint is not None else ())
+    meta = policy_meta(cfg, netlists, prior)
     if mesh is not None:
         meta["devices"] = int(mesh.devices.size)
     store = CheckpointStore(os.path.join(out_dir, "checkpoints"), cfg.keep_checkpoints)
@@ -388,6 +395,8 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
             "soft": cfg.soft, "replaced_settings": replaced}
     new_meta = {**meta, "ppo": dataclasses.asdict(cfg.ppo), "soft": cfg.soft,
                 "fine_tuned_on": netlist.name,
+                "training_designs": list(dict.fromkeys([*training_designs(meta),
+                                                        netlist.name])),
                 "fine_tune_updates": updates,
                 "grid_rows": int(s.grid_rows), "grid_cols": int(s.grid_cols)}
     return Policy(net=se.net, params=ts.params, meta=new_meta), info

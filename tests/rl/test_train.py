@@ -223,8 +223,12 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
     assert check_legality(out) == []
     assert out.metadata["placer"]["fine_tune"]["updates"] == 1
     assert out.metadata["placer"]["fine_tune"]["soft"] == "fd"
-    tuned, info = fine_tune(policy, nl, budget_s=1e-3, seed=1)
+    # (the same design under another name: the lineage gains that name)
+    tuned, info = fine_tune(policy, dataclasses.replace(nl, name="probe_b"),
+                            budget_s=1e-3, seed=1)
     assert info["updates"] == 1 and tuned.meta["fine_tune_updates"] == 1
+    assert policy.meta["training_designs"] == ["tiny"]
+    assert tuned.meta["training_designs"] == ["tiny", "probe_b"]
     # called directly, the episodes' soft placer is the policy's own
     assert policy.meta["soft"] == "fd" and info["soft"] == tuned.meta["soft"] == "fd"
     # fine-tuning uses today's PPO defaults, not the policy's saved ones (the
@@ -248,6 +252,33 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
         fine_tune(dataclasses.replace(policy, meta={**policy.meta,
                                                     "format": "placer-policy-quant/1"}),
                   nl, budget_s=1.0)
+
+
+def test_training_designs__lineage_of_a_policy():
+    """training_designs: the recorded list, else (policies written before the
+    key) the run's netlists and the design it was fine-tuned on; policy_meta
+    puts the starting checkpoint's designs first, each name once."""
+    from placer.rl.policy import training_designs
+    from placer.rl.train import policy_meta
+
+    assert training_designs({"netlist": "a"}) == ["a"]
+    assert training_designs({"netlists": ["a", "b"], "fine_tuned_on": "c"}) == \
+        ["a", "b", "c"]
+    assert training_designs({"training_designs": ["x", "y"], "netlists": ["y"]}) == \
+        ["x", "y"]
+    meta = policy_meta(TrainRLConfig(), [probe_netlist()], prior=["a", "tiny"])
+    assert meta["training_designs"] == ["a", "tiny"] and meta["netlists"] == ["tiny"]
+
+
+def test_shipped_policy__never_saw_the_ariane_family():
+    """Ariane133, Ariane136 and the LEF/DEF CT Ariane are one RTL: the
+    shipped policy's training designs (its metadata) include none of them,
+    so Ariane133 is an unseen design for it (issue 18, item 3)."""
+    from placer.rl.policy import training_designs
+
+    names = training_designs(load_policy().meta)
+    assert names, "the shipped policy records no training designs"
+    assert not [n for n in names if "ariane" in n.lower()], names
 
 
 def test_place_rl__fine_tunes_on_place_soft_placer(monkeypatch):
