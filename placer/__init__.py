@@ -5,6 +5,7 @@ Public API (names are stable):
     proxy_cost, batch_proxy_cost, ProxyCost      -- Circuit Training's proxy cost
     place, check_legality                        -- placers and the legality check
     place_soft_macros                            -- soft macros: fd or analytical
+    polish_soft_macros                           -- soft macros: exact-cost polish
     choose_grid                                  -- Circuit Training's gridding
     cluster                                      -- flat netlist -> soft macros
     Netlist, Settings                            -- the design model
@@ -37,6 +38,7 @@ _EXPORTS = {
     "load_reward_model": "placer.reward_model.model",
     "place": "placer.api",
     "place_soft_macros": "placer.stdcell.api",
+    "polish_soft_macros": "placer.stdcell.polish",
     "proxy_cost": "placer.cost.proxy",
     "quantize": "placer.quant.api",
     "save_netlist": "placer.netlist.io",
@@ -62,6 +64,7 @@ __all__ = [
     "load_reward_model",
     "place",
     "place_soft_macros",
+    "polish_soft_macros",
     "proxy_cost",
     "quantize",
     "save_netlist",
@@ -95,3 +98,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from placer.quant.api import quantize
     from placer.reward_model.model import load_reward_model
     from placer.stdcell.api import place_soft_macros
+    from placer.stdcell.polish import polish_soft_macros

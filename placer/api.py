@@ -19,8 +19,9 @@ from placer.placers.registry import suggest
 from placer.placers.state import cells_from_xy, order_nodes
 
 # Share of budget_s that the method gets when refinement follows. Refinement
-# stops when a sweep gains too little: on Ariane133 after SA it used 17-20 s
-# of the 450 s that a share of 0.75 left it at budget_s=1800
+# stops when a sweep gains too little: on Ariane133 after SA its hard-macro
+# sweeps used 17-20 s of the 450 s that a share of 0.75 left it at
+# budget_s=1800, and the soft-macro polish after them about 40 s more
 # (experiments/results_soft.md), so 0.9.
 SEARCH_SHARE = 0.9
 
@@ -74,9 +75,10 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
             (at least one update), then place with it; None places
             zero-shot. With `refine`, the method gets 90% of it and the
             refinement the rest.
-        refine: after placing, run coordinate-descent refinement; its result
-            is kept only when its float64 proxy cost (after the soft-macro
-            pass) is lower than the method's.
+        refine: after placing, run coordinate-descent refinement (hard
+            macros over neighbouring cells, then the soft macros polished on
+            the exact proxy: placer.stdcell.polish); its result is kept only
+            when its float64 proxy cost is lower than the method's.
         progress: write progress lines to stderr.
         policy: for "rl": a placer.rl.policy.Policy, a checkpoint path, or
             None (the policy shipped with placer); the same as the option
@@ -88,7 +90,8 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
             Training's force-directed pass, as its published numbers use).
         **options: the method's options (its class in placer.config:
             RandomOptions, GreedyOptions, SAConfig, RLOptions), refinement's
-            (RefineOptions: refine_radius, refine_sweeps), and ``order``
+            (RefineOptions: refine_radius, refine_sweeps,
+            refine_soft_sweeps), and ``order``
             ("area" | "index" | a node list: the order macros are placed in).
 
     Returns:

@@ -2,10 +2,15 @@
 
 Each movable hard macro in turn tries every cell within `radius` cells of its
 own and every orientation of its family (same footprint); all candidates are
-scored at once (vmap) with the soft macros where the last force-directed pass
+scored at once (vmap) with the soft macros where the last soft-macro pass
 put them, and the best legal one replaces the current position when it lowers
-the proxy cost. A sweep over all macros ends with a new force-directed pass;
+the proxy cost. A sweep over all macros ends with a new soft-macro pass;
 sweeps repeat until one brings no improvement or the budget runs out.
+
+Then the soft macros are polished where that last pass put them
+(placer.stdcell.polish: coordinate descent on the exact proxy, soft macros
+shifted by fractions of a grid cell) until a sweep gains too little or the
+budget runs out.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from placer.cost.grid import cell_centres
 from placer.cost.incremental import move, move_arrays
 from placer.env.env import EnvParams, PlacementEnv
 from placer.search.sa import _FAMILY, _FAMILY_OF, _legal_one, make_sa
+from placer.stdcell.polish import DEFAULT_STEPS, polish
 
 
 def make_refine(env: PlacementEnv, params: EnvParams, radius: int):
@@ -75,16 +81,21 @@ def make_refine(env: PlacementEnv, params: EnvParams, radius: int):
 def refine(env: PlacementEnv, params: EnvParams, cells: np.ndarray,
            orients: np.ndarray, radius: int = 1, max_sweeps: int = 3,
            budget_s: float | None = None, t_started: float | None = None,
-           progress=None):
-    """Coordinate descent from (cells (M,), orients (M,)).
+           progress=None, soft_sweeps: int = 0, soft_steps=DEFAULT_STEPS,
+           soft_progress=None):
+    """Coordinate descent from (cells (M,), orients (M,)): hard-macro sweeps,
+    then at most ``soft_sweeps`` soft-macro polish sweeps (0: none).
 
-    Returns (cells, orients, xy (V, 2), cost, history)."""
+    Returns (cells, orients, xy (V, 2), cost, history, polish sweeps run);
+    history holds (seconds, best cost) at the start and after each hard
+    sweep and each polish sweep."""
     t0 = time.perf_counter() if t_started is None else t_started
     improve, refresh = make_refine(env, params, radius)
     cells = jnp.asarray(cells)
     orients = jnp.asarray(orients)
     st = jax.tree.map(lambda x: x[0], refresh(cells[None], orients[None]))
     best = (np.asarray(cells), np.asarray(orients), np.asarray(st.xy), float(st.proxy))
+    best_orient = st.orient
     history = [(time.perf_counter() - t0, best[3])]
     m = int(params.num_to_place)
     for sweep in range(max_sweeps):
@@ -97,6 +108,7 @@ def refine(env: PlacementEnv, params: EnvParams, cells: np.ndarray,
         if float(st.proxy) < best[3]:
             best = (np.asarray(cells), np.asarray(orients), np.asarray(st.xy),
                     float(st.proxy))
+            best_orient = st.orient
         history.append((time.perf_counter() - t0, best[3]))
         if progress is not None:
             progress(sweep, best[3], time.perf_counter() - t0)
@@ -105,4 +117,18 @@ def refine(env: PlacementEnv, params: EnvParams, cells: np.ndarray,
             break
         cells, orients = jnp.asarray(best[0]), jnp.asarray(best[1])
         st = jax.tree.map(lambda x: x[0], refresh(cells[None], orients[None]))
-    return best[0], best[1], best[2], best[3], history
+    done = 0
+    if soft_sweeps > 0:
+        soft = np.flatnonzero(np.asarray(params.soft))
+
+        def report(i, c, t):
+            history.append((t, min(c, best[3])))
+            if soft_progress is not None:
+                soft_progress(i, c, t)
+
+        xy, _, after, done = polish(params.cost, jnp.asarray(best[2]), best_orient,
+                                    soft, env.spec.weights, soft_steps, soft_sweeps,
+                                    budget_s=budget_s, t_started=t0, progress=report)
+        if after < best[3]:
+            best = (best[0], best[1], np.asarray(xy), after)
+    return best[0], best[1], best[2], best[3], history, done
