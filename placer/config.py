@@ -215,9 +215,11 @@ class RefineOptions:
         refine_radius: cells around each macro that refinement tries.
         refine_sweeps: at most this many sweeps over the hard macros.
         refine_soft_sweeps: then at most this many polish sweeps over the
-            soft macros (placer.stdcell.polish; 0: none). Each sweep costs
-            about 6 s on Ariane133 (782 soft macros) and refinement stops
-            them when one gains under 1e-5.
+            soft macros (placer.stdcell.polish; 0: none, and no rounds),
+            stopped when one gains under 1e-5, followed by rounds of one
+            hard-macro sweep and the polish again (at most refine_sweeps
+            rounds, while a round gains). A polish sweep costs 4-9 s on
+            Ariane133 (782 soft macros).
     """
 
     refine_radius: int = 1

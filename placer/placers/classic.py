@@ -77,20 +77,23 @@ def place_sa(problem: Problem, cfg: SAConfig) -> Placed:
 @register("refine", RefineOptions,
           "coordinate descent over each macro's neighbouring cells and "
           "same-footprint orientations, keeping improvements; then the soft "
-          "macros polished by small shifts on the exact proxy", post=True)
+          "macros polished by small shifts on the exact proxy, alternating "
+          "with hard-macro sweeps while that gains", post=True)
 def refine(problem: Problem, opts: RefineOptions, placed: Placed) -> Placed:
     cells, orients = to_state(problem, placed.xy, placed.orient)
-    cells, orients, xy, cost, history, polished = refine_search(
+    cells, orients, xy, cost, _, counts = refine_search(
         problem.env, problem.params, cells, orients, radius=opts.refine_radius,
         max_sweeps=opts.refine_sweeps, budget_s=problem.budget_s,
         t_started=problem.t0, soft_sweeps=opts.refine_soft_sweeps,
         progress=lambda i, c, t: problem.report(
-            f"refine sweep {i}: proxy {c:.4f}, {t:.0f} s"),
+            f"refine sweep {i}: proxy {c:.4f}, {t:.0f} s" if i < opts.refine_sweeps
+            else f"refine round {i - opts.refine_sweeps} (hard sweep + soft "
+                 f"polish): proxy {c:.4f}, {t:.0f} s"),
         soft_progress=lambda i, c, t: problem.report(
             f"refine soft polish sweep {i}: proxy {c:.4f}, {t:.0f} s"))
     return Placed(xy, with_orients(problem, orients), float(cost),
-                  {**placed.info, "refine_sweeps": len(history) - 1 - polished,
-                   "refine_soft_sweeps": polished})
-
+                  {**placed.info, "refine_sweeps": counts["sweeps"],
+                   "refine_polish_sweeps": counts["polish_sweeps"],
+                   "refine_rounds": counts["rounds"]})
 
 __all__ = ["place_greedy", "place_random", "place_sa", "refine"]

@@ -9,8 +9,10 @@ sweeps repeat until one brings no improvement or the budget runs out.
 
 Then the soft macros are polished where that last pass put them
 (placer.stdcell.polish: coordinate descent on the exact proxy, soft macros
-shifted by fractions of a grid cell) until a sweep gains too little or the
-budget runs out.
+shifted by fractions of a grid cell) until a sweep gains too little, and
+rounds follow, each a hard-macro sweep with the soft macros kept where the
+polish left them and then the polish again, until a round gains too little
+or the budget runs out.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ import numpy as np
 from placer.config import SAConfig
 from placer.cost.arrays import oriented_sizes
 from placer.cost.grid import cell_centres
-from placer.cost.incremental import move, move_arrays
+from placer.cost.incremental import init_state, move, move_arrays
 from placer.env.env import EnvParams, PlacementEnv
 from placer.search.sa import _FAMILY, _FAMILY_OF, _legal_one, make_sa
-from placer.stdcell.polish import DEFAULT_STEPS, polish
+from placer.stdcell.polish import DEFAULT_STEPS, DEFAULT_TOL, make_polish, polish
 
 
 def make_refine(env: PlacementEnv, params: EnvParams, radius: int):
@@ -83,12 +85,17 @@ def refine(env: PlacementEnv, params: EnvParams, cells: np.ndarray,
            budget_s: float | None = None, t_started: float | None = None,
            progress=None, soft_sweeps: int = 0, soft_steps=DEFAULT_STEPS,
            soft_progress=None):
-    """Coordinate descent from (cells (M,), orients (M,)): hard-macro sweeps,
-    then at most ``soft_sweeps`` soft-macro polish sweeps (0: none).
+    """Coordinate descent from (cells (M,), orients (M,)): at most
+    ``max_sweeps`` hard-macro sweeps, each followed by a soft-macro pass;
+    then (``soft_sweeps`` > 0) the soft-macro polish of at most soft_sweeps
+    sweeps, and at most max_sweeps rounds of one hard sweep plus the polish.
 
-    Returns (cells, orients, xy (V, 2), cost, history, polish sweeps run);
+    Returns (cells, orients, xy (V, 2), cost, history, counts): counts is
+    {"sweeps": hard sweeps with a soft pass, "polish_sweeps", "rounds"};
     history holds (seconds, best cost) at the start and after each hard
-    sweep and each polish sweep."""
+    sweep, polish sweep and round. ``progress(i, cost, seconds)`` hears of
+    the hard sweeps (i < max_sweeps) and the rounds (i >= max_sweeps),
+    ``soft_progress`` of the first polish's sweeps."""
     t0 = time.perf_counter() if t_started is None else t_started
     improve, refresh = make_refine(env, params, radius)
     cells = jnp.asarray(cells)
@@ -98,10 +105,16 @@ def refine(env: PlacementEnv, params: EnvParams, cells: np.ndarray,
     best_orient = st.orient
     history = [(time.perf_counter() - t0, best[3])]
     m = int(params.num_to_place)
+    counts = {"sweeps": 0, "polish_sweeps": 0, "rounds": 0}
+
+    def out_of_time():
+        return budget_s is not None and time.perf_counter() - t0 > budget_s
+
     for sweep in range(max_sweeps):
+        counts["sweeps"] += 1
         start_cost = best[3]
         for k in range(m):
-            if budget_s is not None and time.perf_counter() - t0 > budget_s:
+            if out_of_time():
                 break
             cells, orients, st = improve(cells, orients, st, k)
         st = jax.tree.map(lambda x: x[0], refresh(cells[None], orients[None]))
@@ -112,23 +125,51 @@ def refine(env: PlacementEnv, params: EnvParams, cells: np.ndarray,
         history.append((time.perf_counter() - t0, best[3]))
         if progress is not None:
             progress(sweep, best[3], time.perf_counter() - t0)
-        if best[3] >= start_cost - 1e-6 or (
-                budget_s is not None and time.perf_counter() - t0 > budget_s):
+        if best[3] >= start_cost - 1e-6 or out_of_time():
             break
         cells, orients = jnp.asarray(best[0]), jnp.asarray(best[1])
         st = jax.tree.map(lambda x: x[0], refresh(cells[None], orients[None]))
-    done = 0
-    if soft_sweeps > 0:
-        soft = np.flatnonzero(np.asarray(params.soft))
+    if soft_sweeps <= 0:
+        return best[0], best[1], best[2], best[3], history, counts
+    soft = np.flatnonzero(np.asarray(params.soft))
+    weights = env.spec.weights
+    sweep_fn = make_polish(params.cost, soft, weights, soft_steps)
 
-        def report(i, c, t):
-            history.append((t, min(c, best[3])))
-            if soft_progress is not None:
-                soft_progress(i, c, t)
+    def report(i, c, t):
+        history.append((t, min(c, best[3])))
+        if soft_progress is not None:
+            soft_progress(i, c, t)
 
-        xy, _, after, done = polish(params.cost, jnp.asarray(best[2]), best_orient,
-                                    soft, env.spec.weights, soft_steps, soft_sweeps,
-                                    budget_s=budget_s, t_started=t0, progress=report)
-        if after < best[3]:
-            best = (best[0], best[1], np.asarray(xy), after)
-    return best[0], best[1], best[2], best[3], history, done
+    xy, _, after, counts["polish_sweeps"] = polish(
+        params.cost, jnp.asarray(best[2]), best_orient, soft, weights, soft_steps,
+        soft_sweeps, budget_s=budget_s, t_started=t0, progress=report,
+        sweep_fn=sweep_fn)
+    if after < best[3]:
+        best = (best[0], best[1], np.asarray(xy), after)
+    # Rounds: a hard-macro sweep with the soft macros where the polish left
+    # them (no re-placement: the polished soft macros are better than a fresh
+    # pass), then polish again, while a round gains and time is left.
+    for rnd in range(max_sweeps):
+        if out_of_time():
+            break
+        cells, orients = jnp.asarray(best[0]), jnp.asarray(best[1])
+        st = init_state(params.cost, jnp.asarray(best[2]), best_orient, weights)
+        for k in range(m):
+            if out_of_time():
+                break
+            cells, orients, st = improve(cells, orients, st, k)
+        xy, _, after, n = polish(params.cost, st.xy, st.orient, soft, weights,
+                                 soft_steps, soft_sweeps, budget_s=budget_s,
+                                 t_started=t0, sweep_fn=sweep_fn)
+        counts["polish_sweeps"] += n
+        counts["rounds"] += 1
+        gained = best[3] - after
+        if gained > 0:
+            best = (np.asarray(cells), np.asarray(orients), np.asarray(xy), after)
+            best_orient = st.orient
+        history.append((time.perf_counter() - t0, best[3]))
+        if progress is not None:
+            progress(max_sweeps + rnd, best[3], time.perf_counter() - t0)
+        if gained < DEFAULT_TOL:
+            break
+    return best[0], best[1], best[2], best[3], history, counts

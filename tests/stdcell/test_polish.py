@@ -52,13 +52,13 @@ def _soft_and_port(port_x):
 
 
 def test_polish__walks_a_soft_macro_to_its_port():
-    """Wirelength only: HPWL 3 at the start. Sweep 1: the longest shift, 2
-    cells east, leaves HPWL 1 (diagonal shifts add |dy|); sweep 2: 1 cell
-    east, HPWL 0; sweep 3 finds nothing and stops. The proxy's wirelength
-    is HPWL / ((10 + 10) * 1 net): 0.15 -> 0."""
+    """Wirelength only, shifts of 1 and 2 cells: HPWL 3 at the start. Sweep
+    1: the longer shift, 2 cells east, leaves HPWL 1 (diagonal shifts add
+    |dy|); sweep 2: 1 cell east, HPWL 0; sweep 3 finds nothing and stops.
+    The proxy's wirelength is HPWL / ((10 + 10) * 1 net): 0.15 -> 0."""
     nl = _soft_and_port(8.5)
     assert placer.proxy_cost(nl, weights=WL_ONLY).proxy == pytest.approx(0.15)
-    out = polish_soft_macros(nl, weights=WL_ONLY)
+    out = polish_soft_macros(nl, weights=WL_ONLY, steps=(1.0, 2.0))
     np.testing.assert_allclose(out.node_xy[0], [8.5, 5.5], atol=1e-12)
     np.testing.assert_array_equal(out.node_xy[1], nl.node_xy[1])
     after = placer.proxy_cost(out, weights=WL_ONLY).proxy
@@ -66,15 +66,15 @@ def test_polish__walks_a_soft_macro_to_its_port():
     assert out.metadata["polish"]["sweeps"] == 3
     assert out.metadata["polish"]["proxy_before"] == pytest.approx(0.15)
     # at most one sweep: only the 2-cell shift
-    one = polish_soft_macros(nl, weights=WL_ONLY, sweeps=1)
+    one = polish_soft_macros(nl, weights=WL_ONLY, steps=(1.0, 2.0), sweeps=1)
     np.testing.assert_allclose(one.node_xy[0], [7.5, 5.5], atol=1e-12)
 
 
 def test_polish__keeps_the_footprint_inside_the_canvas():
-    """A port beyond the reachable edge: 5.5 -> 7.5 -> 9.5, then every shift
-    of half a cell or more is clipped to x = 10 - 0.1 (half the width), 0.05
-    from the port, which no later shift improves."""
-    out = polish_soft_macros(_soft_and_port(9.95), weights=WL_ONLY)
+    """A port beyond the reachable edge, shifts of 1 and 2 cells: 5.5 -> 7.5
+    -> 9.5, then both shifts east are clipped to x = 10 - 0.1 (half the
+    width), 0.05 from the port, which no later shift improves."""
+    out = polish_soft_macros(_soft_and_port(9.95), weights=WL_ONLY, steps=(1.0, 2.0))
     np.testing.assert_allclose(out.node_xy[0], [9.9, 5.5], atol=1e-12)
 
 
