@@ -79,7 +79,9 @@ def test_spatial_maps__coverage_channels_are_the_density_map(synth):
                                                          (0, GRID[1] - c))))
 
 
-@pytest.mark.parametrize("physical", [False, True])
+# physical=False in the slow set (the same readout without the physical maps)
+@pytest.mark.parametrize("physical", [pytest.param(False, marks=pytest.mark.slow),
+                                      True])
 def test_spatial_predictor__node_permutation_invariant(synth, physical):
     """Relabelling the nodes (and listing the edges in another order) leaves
     the predictions unchanged."""

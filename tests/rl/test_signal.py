@@ -116,6 +116,7 @@ def test_imitation_loss__known_answer():
     np.testing.assert_allclose(float(loss), 0.601986, rtol=1e-5)
 
 
+@pytest.mark.slow   # fast: the trace-once update checks the search never worsens
 def test_improve_cells__probe_moves_toward_the_port():
     """Probe: the macro at cell 10 (row 2, col 2) is 2 + 2 cell steps from
     the best cell 0 next to the port at (0, 0). Radius 1 reaches cell 5 (row

@@ -78,6 +78,28 @@ def test_polish__keeps_the_footprint_inside_the_canvas():
     np.testing.assert_allclose(out.node_xy[0], [9.9, 5.5], atol=1e-12)
 
 
+def test_polish__traces_once_and_the_incremental_state_is_exact():
+    """On the hand-sized design of the walk (the compilation it shares): two
+    sweeps from different states share one compilation, and the state a
+    sweep returns (full weights) matches a full evaluation."""
+    nl = _soft_and_port(8.5)
+    weights = (1.0, 0.5, 0.5)
+    with jax.enable_x64(True):
+        arrays = cost_arrays(nl, dtype=jnp.float64)
+        xy, orient = pad_placement(nl, arrays, dtype=jnp.float64)
+        sweep = make_polish(arrays, nl.soft_macros, weights, steps=(1.0, 2.0))
+        st0 = init_state(arrays, xy, orient, weights)
+        st1 = sweep(st0)
+        n = polish_sweep._cache_size()
+        st2 = sweep(st1)
+        assert polish_sweep._cache_size() == n
+        for st in (st1, st2):
+            exact = init_state(arrays, st.xy, orient, weights)
+            assert float(st.proxy) == pytest.approx(float(exact.proxy), abs=1e-12)
+        assert float(st2.proxy) <= float(st1.proxy) < float(st0.proxy)
+        np.testing.assert_array_equal(np.asarray(st2.xy)[1], nl.node_xy[1])
+
+
 @pytest.fixture(scope="module")
 def synth_placed():
     nl = placer.load_netlist(SYNTH / "netlist.pb.txt", placement=SYNTH / "initial.plc")
@@ -85,6 +107,7 @@ def synth_placed():
     return placer.place_soft_macros(nl, method="analytical", config=fast)
 
 
+@pytest.mark.slow   # compiles for synth_small; fast: the two tests above
 def test_polish__lowers_the_proxy_moves_only_soft_macros_traces_once(synth_placed):
     """Two sweeps from different states share one compilation, the state a
     sweep returns matches a full evaluation, the proxy falls, and only soft
