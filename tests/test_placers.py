@@ -52,6 +52,8 @@ def test_registry__lists_every_method_with_its_options_class():
     ({"method": "sa", "stages": "many"}, "stages"),
     ({"method": "rl", "samples": 0, "greedy": False}, "samples > 0 or greedy"),
     ({"method": "greedy", "refine": True, "refine_radius": 0}, "refine_radius"),
+    ({"method": "greedy", "refine": True, "refine_soft_sweeps": -1},
+     "refine_soft_sweeps must be an integer >= 0"),
 ])
 def test_place__bad_options_fail_before_any_work(monkeypatch, kwargs, message):
     """Unknown methods and options (with a suggestion) and invalid values are

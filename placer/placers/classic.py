@@ -96,4 +96,5 @@ def refine(problem: Problem, opts: RefineOptions, placed: Placed) -> Placed:
                    "refine_polish_sweeps": counts["polish_sweeps"],
                    "refine_rounds": counts["rounds"]})
 
+
 __all__ = ["place_greedy", "place_random", "place_sa", "refine"]
