@@ -110,13 +110,17 @@ def refine(env: PlacementEnv, params: EnvParams, cells: np.ndarray,
     def out_of_time():
         return budget_s is not None and time.perf_counter() - t0 > budget_s
 
-    for sweep in range(max_sweeps):
-        counts["sweeps"] += 1
-        start_cost = best[3]
+    def hard_sweep(cells, orients, st):
         for k in range(m):
             if out_of_time():
                 break
             cells, orients, st = improve(cells, orients, st, k)
+        return cells, orients, st
+
+    for sweep in range(max_sweeps):
+        counts["sweeps"] += 1
+        start_cost = best[3]
+        cells, orients, st = hard_sweep(cells, orients, st)
         st = jax.tree.map(lambda x: x[0], refresh(cells[None], orients[None]))
         if float(st.proxy) < best[3]:
             best = (np.asarray(cells), np.asarray(orients), np.asarray(st.xy),
@@ -154,10 +158,7 @@ def refine(env: PlacementEnv, params: EnvParams, cells: np.ndarray,
             break
         cells, orients = jnp.asarray(best[0]), jnp.asarray(best[1])
         st = init_state(params.cost, jnp.asarray(best[2]), best_orient, weights)
-        for k in range(m):
-            if out_of_time():
-                break
-            cells, orients, st = improve(cells, orients, st, k)
+        cells, orients, st = hard_sweep(cells, orients, st)
         xy, _, after, n = polish(params.cost, st.xy, st.orient, soft, weights,
                                  soft_steps, soft_sweeps, budget_s=budget_s,
                                  t_started=t0, sweep_fn=sweep_fn)

@@ -22,12 +22,14 @@ standard cells never move.
 from __future__ import annotations
 
 import functools
+import sys
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from placer.config import _positive
 from placer.cost.arrays import CostArrays, cost_arrays, oriented_sizes, pad_placement
 from placer.cost.grid import cell_size
 from placer.cost.incremental import (
@@ -37,6 +39,7 @@ from placer.cost.incremental import (
     move,
     move_arrays,
 )
+from placer.cost.proxy import _check_weights
 from placer.cost.terms import DEFAULT_WEIGHTS
 from placer.errors import PlacerInputError
 from placer.netlist.model import SOFT_MACRO, Netlist
@@ -154,9 +157,17 @@ def polish_soft_macros(netlist: Netlist, sweeps: int = 20, steps=DEFAULT_STEPS,
         budget_s: stop starting sweeps after this many seconds.
         dtype: jnp.float64 (default) or jnp.float32.
         progress: print one line per sweep to stderr.
-    """
-    import sys
 
+    Raises:
+        PlacerInputError: sweeps not an integer >= 0, tol or budget_s
+            negative or not a number, steps not positive, or bad weights.
+    """
+    _positive("sweeps", sweeps, minimum=0)
+    for name, value in (("tol", tol), ("budget_s", budget_s)):
+        if value is not None and (isinstance(value, bool) or not isinstance(
+                value, int | float) or not value >= 0):
+            raise PlacerInputError(f"{name} must be a number >= 0, got {value!r}")
+    weights = _check_weights(weights)
     report = None
     if progress:
         def report(i, c, t):

@@ -44,6 +44,19 @@ def test_shift_offsets__each_step_in_the_eight_directions():
         shift_offsets(cost_arrays(nl), steps=(0.5, -1.0))
 
 
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"sweeps": -1}, "sweeps must be an integer >= 0"),
+    ({"sweeps": 2.5}, "sweeps must be an integer >= 0"),
+    ({"tol": -1e-3}, "tol must be a number >= 0"),
+    ({"budget_s": float("nan")}, "budget_s must be a number >= 0"),
+    ({"weights": (1.0, 0.5)}, "weights must be 3 finite numbers"),
+    ({"steps": (0.5, 0.0)}, "positive"),
+])
+def test_polish_soft_macros__rejects_bad_options(kwargs, message):
+    with pytest.raises(PlacerInputError, match=message):
+        polish_soft_macros(_soft_and_port(8.5), **kwargs)
+
+
 def _soft_and_port(port_x):
     # one 0.2 x 0.2 soft macro at (5.5, 5.5) and a port at (port_x, 5.5) on
     # one net, on the 10 x 10 canvas of 1 x 1 cells
