@@ -15,14 +15,31 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from placer.cost.arrays import CostArrays, pin_positions
 from placer.cost.grid import cell_centres
 
 
+def node_entries(a: CostArrays, nodes: np.ndarray, rows: int) -> np.ndarray:
+    """(rows, K) int32 net-entry indices of each of ``nodes`` (host-side,
+    numpy), padded with E (no entry): the entries wire_increase reads for a
+    node. Rows past len(nodes) are all padding; K is the largest count
+    rounded up to 8."""
+    entry_pin = np.asarray(a.entry_pin)
+    e_node = np.asarray(a.pin_node)[entry_pin]
+    real = np.asarray(a.entry_net) < a.num_nets
+    per = [np.flatnonzero(real & (e_node == v)) for v in np.asarray(nodes)]
+    k = max([len(p) for p in per] + [1])
+    out = np.full((rows, -(-k // 8) * 8), len(entry_pin), np.int32)
+    for i, p in enumerate(per):
+        out[i, : len(p)] = p
+    return out
+
+
 def wire_increase(a: CostArrays, xy: jnp.ndarray, placed: jnp.ndarray,
                   orient: jnp.ndarray, node: jnp.ndarray, rows: int,
-                  cols: int) -> jnp.ndarray:
+                  cols: int, entries: jnp.ndarray | None = None) -> jnp.ndarray:
     """(R * C,) weighted HPWL increase of placing `node` at each cell centre.
 
     Args:
@@ -32,6 +49,10 @@ def wire_increase(a: CostArrays, xy: jnp.ndarray, placed: jnp.ndarray,
         orient: (V,) orientation codes (pin offsets).
         node: the macro being placed (its own pins never count as placed).
         rows, cols: the grid (Python ints).
+        entries: None, or (K,) the net entries of `node` (node_entries, padded
+            with E): the per-cell sums then run over these K entries instead
+            of all E (the same value up to float summation order; on
+            Ariane133 at most 72 of 44,544).
     """
     n = a.num_nets
     pos = pin_positions(a, xy, orient)                        # (P, 2)
@@ -46,13 +67,19 @@ def wire_increase(a: CostArrays, xy: jnp.ndarray, placed: jnp.ndarray,
     has = hi[:, 0] > -big                                     # net has a placed pin
     hi = jnp.where(has[:, None], hi, 0.0)
     lo = jnp.where(has[:, None], lo, 0.0)
-    mine = (e_node == node) & (a.entry_net < n) & has[a.entry_net]
+    e_net = a.entry_net
+    if entries is not None:
+        # only the node's own entries can be "mine"; padding reads net n
+        e_net = jnp.take(a.entry_net, entries, mode="fill", fill_value=n)
+        e_pin = jnp.take(a.entry_pin, entries, mode="fill", fill_value=0)
+        e_node, e_pos = a.pin_node[e_pin], pos[e_pin]
+    mine = (e_node == node) & (e_net < n) & has[e_net]
     w = jnp.where(mine, jnp.concatenate([a.net_weight, jnp.zeros((1,), pos.dtype)])
-                  [a.entry_net], 0.0)
+                  [e_net], 0.0)
     # pin offset from the macro centre (oriented)
     off = e_pos - xy[node]
     cx, cy = cell_centres(a.canvas, rows, cols)
-    ehi, elo = hi[a.entry_net], lo[a.entry_net]
+    ehi, elo = hi[e_net], lo[e_net]
     px = cx[None, :] + off[:, 0:1]                            # (E, C)
     py = cy[None, :] + off[:, 1:2]                            # (E, R)
     dx = jnp.maximum(px - ehi[:, 0:1], 0) + jnp.maximum(elo[:, 0:1] - px, 0)
@@ -62,4 +89,4 @@ def wire_increase(a: CostArrays, xy: jnp.ndarray, placed: jnp.ndarray,
     return (row_cost[:, None] + col_cost[None, :]).reshape(-1)
 
 
-__all__ = ["wire_increase"]
+__all__ = ["node_entries", "wire_increase"]

@@ -22,6 +22,7 @@ from flax import struct
 
 from placer.cost.arrays import CostArrays, cost_arrays, oriented_sizes
 from placer.cost.proxy import DEFAULT_WEIGHTS, cost_terms
+from placer.cost.wiremask import node_entries
 from placer.env.canvas import cell_centres, feasible_cells
 from placer.errors import PlacerInputError
 from placer.netlist.model import HARD_MACRO, SOFT_MACRO, Netlist
@@ -50,6 +51,8 @@ class EnvParams:
     block_size: jnp.ndarray     # (K, 2) blockage sizes
     block_on: jnp.ndarray       # (K,) bool
     analytical: object = None   # AnalyticalArrays when EnvSpec.soft == "analytical"
+    order_entries: jnp.ndarray | None = None  # (M, K) int32 net entries of each
+    #                             step's macro (placer.cost.wiremask.node_entries)
 
 
 @struct.dataclass
@@ -183,6 +186,7 @@ def make_params(nl: Netlist, order="area", dtype=jnp.float32,
         num_to_place=jnp.asarray(len(seq), jnp.int32), hard=jnp.asarray(hard_arr),
         hard_on=jnp.asarray(hard_on), block_xy=f(bxy), block_size=f(bsz),
         block_on=jnp.asarray(bon),
+        order_entries=jnp.asarray(node_entries(arrays, seq, len(order_arr))),
         analytical=(analytical_arrays(
             nl, arrays, analytical_config.bins_per_cell, pad_to=pad_to,
             target_density=analytical_config.target_density,
@@ -192,6 +196,14 @@ def make_params(nl: Netlist, order="area", dtype=jnp.float32,
                    soft=soft_placer,
                    analytical_config=analytical_config)
     return spec, params
+
+
+def current_entries(params: EnvParams, obs: Observation) -> jnp.ndarray | None:
+    """The net entries of ``obs``'s current macro (params.order_entries' row of
+    its step; the wire mask's shortcut), or None where params has none."""
+    if params.order_entries is None:
+        return None
+    return params.order_entries[jnp.minimum(obs.t, params.order.shape[0] - 1)]
 
 
 class PlacementEnv:

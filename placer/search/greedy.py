@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from placer.cost.grid import cell_centres
 from placer.cost.wiremask import wire_increase
-from placer.env.env import EnvParams, Observation, PlacementEnv
+from placer.env.env import EnvParams, Observation, PlacementEnv, current_entries
 
 
 def wire_mask(env: PlacementEnv, params: EnvParams, obs: Observation,
@@ -27,7 +27,8 @@ def wire_mask(env: PlacementEnv, params: EnvParams, obs: Observation,
         xy = jnp.where(params.soft[:, None], soft_xy, xy)
         placed = placed | params.soft
     return wire_increase(params.cost, xy, placed, params.orient, obs.current,
-                         env.spec.grid_rows, env.spec.grid_cols)
+                         env.spec.grid_rows, env.spec.grid_cols,
+                         current_entries(params, obs))
 
 
 def greedy_policy(env: PlacementEnv, params: EnvParams,
