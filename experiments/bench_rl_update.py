@@ -5,15 +5,17 @@ the median of the next ones, on one device or data-parallel over several.
         [--encoder-input netlist] [--updates 2] [--devices 1,2]
         [--paths old,new,new-small]
 
-``--paths old,new`` times the per-observation network of the code before
-issue 18 (``ppo.stored_maps=false``: the network, encoder included, runs once
-per observation in the rollout and in every epoch of the loss) and the
-stored-maps update (the rollout keeps each step's parameter-free conv-head
-maps; the loss encodes the netlist once per minibatch) in the same process,
-their timed updates taken in turn; ``new-small`` is the stored-maps update
-with a conv head of (16, 16) channels and embed 8; ``new-noimit`` the default
-update without the imitation loss (``ppo.imitation_coef=0``), which shows
-what the expert-iteration step costs.
+``--paths old,new`` times the code before issue 18 (``ppo.stored_maps=false``:
+the network, encoder included, runs once per observation in the rollout and
+in every epoch of the loss; the conv head (32, 32, 32) with embed 16, no
+heuristic prior, no imitation loss, the wire mask summed over all net
+entries) and today's default update (stored maps: the rollout keeps
+each step's parameter-free conv-head maps and the loss encodes the netlist
+once per minibatch; the small conv head with the heuristic prior) in the
+same process, their timed updates taken in turn; ``stored-big`` is the
+stored-maps update with the old big head; ``new-noimit`` the default update
+without the imitation loss (``ppo.imitation_coef=0``), which shows what the
+expert-iteration step costs.
 "Macro placements / s" counts the trained placements: envs x macros per
 update over the update's seconds.
 
@@ -26,6 +28,7 @@ turn; on a CPU, give the process several devices first with
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import time
@@ -39,11 +42,18 @@ from placer.rl import ppo
 from placer.rl.parallel import replicate, training_mesh
 from placer.rl.train import build_session, initial_params
 
-# path -> (model overrides, PPO overrides): the default network, a smaller
-# conv head, or the default update without the imitation loss
-PATHS = {"old": ({}, {"stored_maps": False}), "new": ({}, {}),
-         "new-small": ({"conv_channels": (16, 16), "conv_embed": 8}, {}),
-         "new-noimit": ({}, {"imitation_coef": 0.0})}
+# The network before issue 18's small head: conv head (32, 32, 32), embed 16,
+# no heuristic prior.
+BIG = {"conv_channels": (32, 32, 32), "conv_embed": 16, "wire_prior": 0.0}
+# path -> (model overrides, PPO overrides, whether the wire mask sums over
+# all net entries): the code before issue 18 (the per-observation network,
+# the big head, no imitation loss, the wire mask over all entries), the
+# stored maps with the big head, today's default, and today's default
+# without the imitation loss
+PATHS = {"old": (BIG, {"stored_maps": False, "imitation_coef": 0.0}, True),
+         "stored-big": (BIG, {}, False),
+         "new": ({}, {}, False),
+         "new-noimit": ({}, {"imitation_coef": 0.0}, False)}
 
 
 def _timed_update(se, ts):
@@ -65,9 +75,10 @@ def main() -> None:
     ap.add_argument("--devices", default="1",
                     help="comma-separated device counts to time (0: all)")
     ap.add_argument("--paths", default="new",
-                    help="comma-separated: old (ppo.stored_maps=false), new, "
-                         "new-small (stored maps, conv head (16, 16), embed 8), "
-                         "new-noimit (new with ppo.imitation_coef=0)")
+                    help="comma-separated: old (ppo.stored_maps=false, the big "
+                         "head), stored-big (stored maps, the big head), new "
+                         "(the defaults), new-noimit (new with "
+                         "ppo.imitation_coef=0)")
     a = ap.parse_args()
     load0 = os.getloadavg()
     nl = placer.load_netlist(a.netlist, a.plc)
@@ -77,7 +88,7 @@ def main() -> None:
     for path, d in variants:
         if path not in PATHS:
             raise SystemExit(f"unknown path {path!r} (known: {', '.join(PATHS)})")
-        model_over, ppo_over = PATHS[path]
+        model_over, ppo_over, all_entries = PATHS[path]
         cfg = TrainRLConfig(netlist=a.netlist, fd_steps=(a.fd,) * 3,
                             ppo=PPOConfig(num_envs=a.envs, num_minibatches=4,
                                           num_epochs=4, **ppo_over),
@@ -85,6 +96,10 @@ def main() -> None:
                                                **model_over))
         mesh = training_mesh(d)
         se = build_session(cfg, nl, mesh)
+        if all_entries:
+            # the wire mask as before issue 18: sums over all E net entries
+            ep = se.problem.env_params.replace(order_entries=None)
+            se = dataclasses.replace(se, problem=se.problem.replace(env_params=ep))
         ts = ppo.init_train_state(se.env, se.net, se.problem, key, se.optimizer,
                                   params=initial_params(cfg, se, key))
         if mesh is not None:

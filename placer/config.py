@@ -558,6 +558,15 @@ class PolicyConfig:
             encoder_input "placement" (the readout must see the placement).
         prior_hidden: hidden widths of the prior's heads (the reward model's
             head_hidden).
+        wire_prior: the starting strength of the heuristic prior (0: none).
+            The conv head's logits become its convolutions' output minus a
+            learned scale (starting here) times the wire mask's shape channel
+            (0 at the legal cell that adds the least wirelength, 1 at the
+            one that adds the most), and the last convolution starts at
+            zero, so an untrained policy is the greedy wire-mask heuristic
+            softened (greedy decoding picks its cell; sampling explores the
+            cells near it) and PPO learns corrections to it. Needs
+            wire_mask.
     """
 
     hidden: int = 32
@@ -569,16 +578,22 @@ class PolicyConfig:
     freeze_encoder: bool = False
     edge_distance: bool = True
     head: str = field(default="conv", metadata={"choices": POLICY_HEADS})
-    conv_channels: tuple[int, ...] = (32, 32, 32)
-    conv_embed: int = 16
+    conv_channels: tuple[int, ...] = (8, 8)
+    conv_embed: int = 4
     encoder_input: str = field(default="netlist",
                                metadata={"choices": ENCODER_INPUTS})
     wire_mask: bool = True
     value_prior: bool = False
     prior_hidden: tuple[int, ...] = (64, 32)
+    wire_prior: float = 50.0
 
     def __post_init__(self):
         object.__setattr__(self, "prior_hidden", tuple(self.prior_hidden))
+        if not self.wire_prior >= 0:
+            raise ValueError(f"model.wire_prior must be >= 0, not {self.wire_prior!r}")
+        if self.wire_prior and not self.wire_mask:
+            raise ValueError("model.wire_prior needs model.wire_mask=true (set "
+                             "model.wire_prior=0 without the wire mask)")
         if self.value_prior and self.encoder_input != "placement":
             raise ValueError("model.value_prior needs model.encoder_input=placement")
         object.__setattr__(self, "deconv_channels", tuple(self.deconv_channels))

@@ -38,7 +38,7 @@ from flax import struct
 from placer.config import PolicyConfig
 from placer.cost.terms import DEFAULT_WEIGHTS, TERMS
 from placer.cost.wiremask import wire_increase
-from placer.env.env import EnvParams, Observation
+from placer.env.env import EnvParams, Observation, current_entries
 from placer.errors import PlacerInputError
 from placer.models.conv import Conv
 from placer.models.gnn import KERNEL_INIT, MLP, EdgeCentricEncoder
@@ -93,7 +93,7 @@ def wire_features(env_params: EnvParams, obs: Observation, rows: int,
     a placed pin yet.
     """
     inc = wire_increase(env_params.cost, obs.xy, obs.placed, env_params.orient,
-                        obs.current, rows, cols)
+                        obs.current, rows, cols, current_entries(env_params, obs))
     legal = obs.action_mask
     big = jnp.asarray(jnp.finfo(inc.dtype).max, inc.dtype)
     lo = jnp.min(jnp.where(legal, inc, big))
@@ -195,16 +195,24 @@ class GridHead(nn.Module):
     logit per cell. The mean and the max over the cells of the last
     convolution's features are returned too: the value head reads them.
 
+    With ``wire_prior`` > 0 (the heuristic prior) the logits are the 1 x 1
+    convolution's output minus s times the wire mask's shape channel (0 at
+    the legal cell adding the least wirelength, 1 at the worst), s a learned
+    scale that starts at wire_prior, and the 1 x 1 convolution starts at
+    zero: the untrained head is the greedy wire-mask heuristic softened.
+
     Attributes:
         grid_rows, grid_cols: R, C.
         channels: widths of the 3 x 3 convolutions.
         embed: K, the width of the projected node and shared embeddings.
+        wire_prior: the heuristic prior's starting scale (0: none).
     """
 
     grid_rows: int
     grid_cols: int
     channels: Sequence[int] = (32, 32, 32)
     embed: int = 16
+    wire_prior: float = 0.0
 
     @nn.compact
     def __call__(self, graph: jraph.GraphsTuple, nodes: jax.Array, h: jax.Array,
@@ -244,8 +252,32 @@ class GridHead(nn.Module):
         for i, ch in enumerate(self.channels):
             y = nn.relu(Conv(ch, (3, 3), kernel_init=KERNEL_INIT, name=f"conv_{i}")(y))
         pooled = jnp.concatenate([y.mean((0, 1)), y.max((0, 1))])
-        y = Conv(1, (1, 1), kernel_init=KERNEL_INIT, name="logits")(y)
-        return y[..., 0].reshape(-1), pooled
+        y = Conv(1, (1, 1), kernel_init=_logits_init(self.wire_prior),
+                 name="logits")(y)
+        logits = y[..., 0].reshape(-1)
+        if self.wire_prior:
+            if wire is None:
+                raise ValueError("wire_prior needs the wire-mask channels")
+            scale = self.param(PRIOR_SCALE, nn.initializers.constant(self.wire_prior),
+                               ())
+            logits = with_wire_prior(logits, scale, wire)
+        return logits, pooled
+
+
+# The heuristic prior's learned scale (a parameter of the conv head).
+PRIOR_SCALE = "wire_prior_scale"
+
+
+def _logits_init(wire_prior: float):
+    """The 1 x 1 logits convolution starts at zero under a heuristic prior (the
+    untrained policy is the prior), else as the other layers."""
+    return nn.initializers.zeros_init() if wire_prior else KERNEL_INIT
+
+
+def with_wire_prior(logits: jax.Array, scale: jax.Array, wire: jax.Array) -> jax.Array:
+    """``logits`` (..., R * C) minus ``scale`` times the wire-mask shape channel
+    of ``wire`` (..., R * C, 2) (placer.rl.networks.wire_features)."""
+    return logits - scale * wire[..., 0].astype(logits.dtype)
 
 
 class PolicyValue(nn.Module):
@@ -281,6 +313,7 @@ class PolicyValue(nn.Module):
             normalises it as it normalises the rewards).
         prior_hidden: hidden widths of the prior's heads (the reward
             model's head_hidden).
+        wire_prior: GridHead's heuristic prior (its starting scale; 0: none).
     """
 
     grid_rows: int
@@ -300,6 +333,7 @@ class PolicyValue(nn.Module):
     wire_mask: bool = False
     value_prior: bool = False
     prior_hidden: Sequence[int] = (64, 32)
+    wire_prior: float = 0.0
 
     @classmethod
     def from_config(cls, cfg: PolicyConfig, grid_rows: int,
@@ -314,7 +348,8 @@ class PolicyValue(nn.Module):
                    conv_channels=tuple(cfg.conv_channels), conv_embed=cfg.conv_embed,
                    encoder_input=cfg.encoder_input, wire_mask=cfg.wire_mask,
                    value_prior=cfg.value_prior,
-                   prior_hidden=tuple(cfg.prior_hidden))
+                   prior_hidden=tuple(cfg.prior_hidden),
+                   wire_prior=float(cfg.wire_prior))
 
     @property
     def grid_free(self) -> bool:
@@ -344,6 +379,8 @@ class PolicyValue(nn.Module):
         if self.wire_mask and (self.head != "conv" or wire is None):
             raise ValueError("wire_mask needs the conv head and the wire features "
                              "(placer.rl.ppo.apply_policy computes them)")
+        if self.wire_prior and not self.wire_mask:
+            raise ValueError("wire_prior needs wire_mask")
         g = placement_graph(graph, obs.xy, orient, obs.placed, self.edge_distance)
         if self.encoder_input == "netlist":
             if self.head != "conv":
@@ -368,7 +405,7 @@ class PolicyValue(nn.Module):
         if self.head == "conv":
             logits, pooled = GridHead(self.grid_rows, self.grid_cols,
                                       tuple(self.conv_channels), self.conv_embed,
-                                      name="policy_head")(
+                                      self.wire_prior, name="policy_head")(
                 g, enc.nodes, h, obs.current, obs.action_mask,
                 wire if self.wire_mask else None)
             value_in = jnp.concatenate([h, pooled])
@@ -462,6 +499,8 @@ class HeadTables:
     computed once per call of stored_policy's caller)."""
 
     nodes: jax.Array        # (Vp, D) node embeddings
+    keys: jax.Array         # (Vp, A) the attention readout's keys of the nodes
+    values: jax.Array       # (Vp, A) and its values
     readout: jax.Array      # (3 D,) the encoder's graph readout
     fixed_cover: jax.Array  # (R, C, K) v of the nodes placed from the start, "cell"
     fixed_where: jax.Array  # (R, C, K) the same, "box" weights
@@ -500,8 +539,11 @@ def head_tables(net: PolicyValue, params: Any, graph: NetlistGraph,
     lo, hi = node_boxes(x[:, _XY:_XY + 2], x[:, _WH:_WH + 2])
     order = env_params.order
     on = jnp.arange(order.shape[0]) < env_params.num_to_place
+    attention = nn.Dense(net.attention, kernel_init=KERNEL_INIT)
     return HeadTables(
         nodes=enc.nodes, readout=enc.readout(),
+        keys=attention.apply(_sub(params, "attention", "key"), enc.nodes),
+        values=attention.apply(_sub(params, "attention", "value"), enc.nodes),
         fixed_cover=scatter_boxes(v, lo, hi, fixed, r, c, "cell"),
         fixed_where=scatter_boxes(v, lo, hi, fixed, r, c, "box"),
         macro_v=v[order], macro_wh=x[order, _WH:_WH + 2], macro_on=on,
@@ -543,9 +585,12 @@ def stored_policy(net: PolicyValue, params: Any, tables: HeadTables,
     # the shared embedding h of each observation's current macro
     query = tables.nodes[obs.current]                                 # (n, D)
     node_mask = jnp.arange(tables.nodes.shape[0]) < tables.num_nodes
-    attention = AttentionReadout(net.attention)
-    ctx = jax.vmap(lambda q: attention.apply(_sub(params, "attention"), q,
-                                             tables.nodes, node_mask))(query)
+    # AttentionReadout with the nodes' keys and values from the tables
+    q = nn.Dense(net.attention, kernel_init=KERNEL_INIT).apply(
+        _sub(params, "attention", "query"), query)                    # (n, A)
+    scores = q @ tables.keys.T / math.sqrt(net.attention)             # (n, Vp)
+    scores = jnp.where(node_mask[None], scores, MASKED_LOGIT)
+    ctx = jax.nn.softmax(scores, -1) @ tables.values                  # (n, A)
     h = jnp.concatenate([query, ctx, jnp.broadcast_to(
         tables.readout, (query.shape[0], tables.readout.shape[0]))], -1)
     dense = nn.Dense(net.conv_embed, kernel_init=KERNEL_INIT)
@@ -568,6 +613,9 @@ def stored_policy(net: PolicyValue, params: Any, tables: HeadTables,
     pooled = jnp.concatenate([y.mean((1, 2)), y.max((1, 2))], -1)
     logits = Conv(1, (1, 1), kernel_init=KERNEL_INIT).apply(
         _sub(params, "policy_head", "logits"), y)[..., 0].reshape(nb, -1)
+    if net.wire_prior:
+        logits = with_wire_prior(
+            logits, params["params"]["policy_head"][PRIOR_SCALE], wire)
     value = MLP((*net.value_hidden, 1), activate_final=False).apply(
         _sub(params, "value_head"), jnp.concatenate([h, pooled], -1))[:, 0]
     return masked_logits(logits, obs.action_mask), value
@@ -643,6 +691,7 @@ def with_value_prior(params: Any, rm_params: Any, target_mean, target_std) -> An
     return {**params, "params": inner}
 
 
-__all__ = ["HEADS", "MASKED_LOGIT", "WIRE_CLIP", "AttentionReadout", "DeconvHead",
-           "GridHead", "PolicyValue", "masked_entropy", "masked_logits", "uncommitted",
-           "wire_features", "with_encoder", "with_value_prior"]
+__all__ = ["HEADS", "MASKED_LOGIT", "PRIOR_SCALE", "WIRE_CLIP", "AttentionReadout",
+           "DeconvHead", "GridHead", "PolicyValue", "masked_entropy", "masked_logits",
+           "uncommitted", "wire_features", "with_encoder", "with_value_prior",
+           "with_wire_prior"]

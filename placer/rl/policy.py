@@ -57,10 +57,12 @@ class Policy:
 def model_config(meta: dict) -> PolicyConfig:
     """The PolicyConfig of a policy checkpoint's metadata (checkpoints
     written before the conv head existed hold deconv policies, and those
-    written before the wire mask existed, policies without it; the encoder
-    input was "placement" until it had a metadata key)."""
+    written before the wire mask or the heuristic prior existed, policies
+    without them; the encoder input was "placement" until it had a metadata
+    key)."""
     return PolicyConfig(**{"head": "deconv", "wire_mask": False,
-                           "encoder_input": "placement", **meta["model"]})
+                           "encoder_input": "placement", "wire_prior": 0.0,
+                           **meta["model"]})
 
 
 def training_designs(meta: dict) -> list[str]:

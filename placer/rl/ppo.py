@@ -250,18 +250,20 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
 
 def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
              advantages: jax.Array, returns: jax.Array,
-             cfg: PPOConfig, value_norm=None) -> tuple[jax.Array, dict]:
+             cfg: PPOConfig, value_norm=None, tables=None) -> tuple[jax.Array, dict]:
     """Mean PPO loss over the valid transitions of a minibatch (leaves (n, ...)).
 
     Transitions with stored head maps (``batch.maps``) run the network from
-    them (one encoder pass per minibatch); others per observation.
+    them (one encoder pass per minibatch: ``tables``, the HeadTables of
+    ``params``, or None to compute them); others per observation.
     ``value_norm``: None, or (offset, scale) turning the network's value (raw
     reward units: a value prior) into the normalised rewards' units."""
     if batch.maps is not None:
         wire = batch.wire
         if net.wire_mask and wire is None:
             wire = jax.vmap(lambda o: wire_inputs(net, problem, o))(batch.obs)
-        tables = head_tables(net, params, problem.graph, problem.env_params)
+        if tables is None:
+            tables = head_tables(net, params, problem.graph, problem.env_params)
         logits, value = stored_policy(net, params, tables, batch.obs, batch.maps,
                                       wire)
     else:
@@ -346,11 +348,13 @@ def expert_batch(env: PlacementEnv, net: PolicyValue, problem: Problem,
 
 
 def expert_loss(net: PolicyValue, params, problem: Problem,
-                batch: imitation.ExpertBatch) -> jax.Array:
+                batch: imitation.ExpertBatch, tables=None) -> jax.Array:
     """The imitation loss of a minibatch of expert steps (leaves (n, ...)),
-    from their stored head maps when they have them (as ppo_loss)."""
+    from their stored head maps when they have them (as ppo_loss, ``tables``
+    too)."""
     if batch.maps is not None:
-        tables = head_tables(net, params, problem.graph, problem.env_params)
+        if tables is None:
+            tables = head_tables(net, params, problem.graph, problem.env_params)
         logits, _ = stored_policy(net, params, tables, batch.obs, batch.maps,
                                   batch.wire)
     else:
@@ -454,9 +458,13 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
             batch, a, rt, emb = shard(mb)
 
             def loss_fn(p):
-                loss, m = ppo_loss(net, p, problem, batch, a, rt, cfg, value_norm)
+                # one encoder pass for the PPO and the imitation losses
+                tables = (head_tables(net, p, problem.graph, problem.env_params)
+                          if batch.maps is not None else None)
+                loss, m = ppo_loss(net, p, problem, batch, a, rt, cfg, value_norm,
+                                   tables)
                 if emb is not None:
-                    il = expert_loss(net, p, problem, emb)
+                    il = expert_loss(net, p, problem, emb, tables)
                     loss = loss + cfg.imitation_coef * il
                     m = {**m, "loss": loss, "imitation_loss": il}
                 return loss, m

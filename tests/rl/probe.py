@@ -20,10 +20,12 @@ BEST_CELL = 0
 PROBE_CFG = PPOConfig(num_envs=16, num_epochs=4, num_minibatches=2,
                       learning_rate=3e-3, ent_coef=0.0, reward_norm="running",
                       imitation_coef=0.0)
-# A small network that compiles fast (small_net builds it).
+# A small network that compiles fast (small_net builds it). Without the
+# heuristic prior, so that the tests of PPO's mechanics start from a policy
+# that has something to learn (tests/rl/test_prior.py tests the prior).
 SMALL = PolicyConfig(hidden=16, num_layers=1, attention=16, deconv_channels=(8,),
                      conv_channels=(8,), conv_embed=4,
-                     value_hidden=(16,))
+                     value_hidden=(16,), wire_prior=0.0)
 
 
 def probe_netlist():

@@ -311,16 +311,25 @@ def _three_macro_problem():
     return env, ppo.Problem(params, netlist_graph(nl))
 
 
-def test_stored_maps__equal_the_per_observation_network():
+@pytest.mark.parametrize("wire_prior", [0.0, 5.0])
+def test_stored_maps__equal_the_per_observation_network(wire_prior):
     """The rollout from stored maps takes the same actions with the same
     log-probabilities and values as the per-observation network, the loss
     from its stored maps equals the per-observation loss, and so do their
     gradients (float summation order only). With the wire mask: every
-    input map of the conv head is exercised."""
+    input map of the conv head is exercised; with the heuristic prior its
+    scale and the zero-started logits layer too (perturbed, so that the
+    convolutions reach the logits)."""
     env, problem = _three_macro_problem()
-    net = small_net(5, 4, encoder_input="netlist", wire_mask=True)
+    net = small_net(5, 4, encoder_input="netlist", wire_mask=True,
+                    wire_prior=wire_prior)
     obs = jax.jit(env.reset)(problem.env_params)[1].observation
     params = _init(net, problem, obs)
+    if wire_prior:
+        k = params["params"]["policy_head"]["logits"]["kernel"]
+        assert not np.any(k)   # the untrained head is the prior alone
+        params = jax.tree.map(lambda x: x, params)
+        params["params"]["policy_head"]["logits"]["kernel"] = jnp.full_like(k, 0.3)
     roll = jax.jit(lambda p, pr, k, s: ppo.rollout(env, net, p, pr, k, stored=s),
                    static_argnums=3)
     new, _ = roll(params, problem, jax.random.PRNGKey(3), True)
