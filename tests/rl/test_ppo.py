@@ -311,7 +311,7 @@ def _three_macro_problem():
     return env, ppo.Problem(params, netlist_graph(nl))
 
 
-@pytest.mark.parametrize("wire_prior", [0.0, 5.0])
+@pytest.mark.parametrize("wire_prior", [pytest.param(0.0, marks=pytest.mark.slow), 5.0])
 def test_stored_maps__equal_the_per_observation_network(wire_prior):
     """The rollout from stored maps takes the same actions with the same
     log-probabilities and values as the per-observation network, the loss
