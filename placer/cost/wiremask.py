@@ -28,12 +28,16 @@ def node_entries(a: CostArrays, nodes: np.ndarray, rows: int) -> np.ndarray:
     rounded up to 8."""
     entry_pin = np.asarray(a.entry_pin)
     e_node = np.asarray(a.pin_node)[entry_pin]
-    real = np.asarray(a.entry_net) < a.num_nets
-    per = [np.flatnonzero(real & (e_node == v)) for v in np.asarray(nodes)]
-    k = max([len(p) for p in per] + [1])
+    # padding entries (net n) go to node -1, which no row asks for
+    e_node = np.where(np.asarray(a.entry_net) < a.num_nets, e_node, -1)
+    by_node = np.argsort(e_node, kind="stable")               # entries grouped by node
+    nodes = np.asarray(nodes)
+    lo = np.searchsorted(e_node[by_node], nodes, "left")
+    hi = np.searchsorted(e_node[by_node], nodes, "right")
+    k = int(max((hi - lo).max(initial=0), 1))
     out = np.full((rows, -(-k // 8) * 8), len(entry_pin), np.int32)
-    for i, p in enumerate(per):
-        out[i, : len(p)] = p
+    for i, (s, e) in enumerate(zip(lo, hi, strict=True)):
+        out[i, : e - s] = by_node[s:e]
     return out
 
 
@@ -52,7 +56,7 @@ def wire_increase(a: CostArrays, xy: jnp.ndarray, placed: jnp.ndarray,
         entries: None, or (K,) the net entries of `node` (node_entries, padded
             with E): the per-cell sums then run over these K entries instead
             of all E (the same value up to float summation order; on
-            Ariane133 at most 72 of 44,544).
+            Ariane133 at most 42 of 44,514).
     """
     n = a.num_nets
     pos = pin_positions(a, xy, orient)                        # (P, 2)
