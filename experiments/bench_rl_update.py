@@ -15,7 +15,9 @@ once per minibatch; the small conv head with the heuristic prior) in the
 same process, their timed updates taken in turn; ``stored-big`` is the
 stored-maps update with the old big head; ``new-noimit`` the default update
 without the imitation loss (``ppo.imitation_coef=0``), which shows what the
-expert-iteration step costs.
+expert-iteration step costs; ``elite-sampled`` the default with the
+elite and the imitation loss on the sampled states (``ppo.imitation_elite``,
+``ppo.imitation_states=sampled``: no replay of the improved episode).
 "Macro placements / s" counts the trained placements: envs x macros per
 update over the update's seconds.
 
@@ -53,7 +55,10 @@ BIG = {"conv_channels": (32, 32, 32), "conv_embed": 16, "wire_prior": 0.0}
 PATHS = {"old": (BIG, {"stored_maps": False, "imitation_coef": 0.0}, True),
          "stored-big": (BIG, {}, False),
          "new": ({}, {}, False),
-         "new-noimit": ({}, {"imitation_coef": 0.0}, False)}
+         "new-noimit": ({}, {"imitation_coef": 0.0}, False),
+         # the elite with the imitation on the sampled states only (no replay)
+         "elite-sampled": ({}, {"imitation_elite": True,
+                                "imitation_states": "sampled"}, False)}
 
 
 def _timed_update(se, ts):
@@ -78,7 +83,7 @@ def main() -> None:
                     help="comma-separated: old (ppo.stored_maps=false, the big "
                          "head), stored-big (stored maps, the big head), new "
                          "(the defaults), new-noimit (new with "
-                         "ppo.imitation_coef=0)")
+                         "ppo.imitation_coef=0), elite-sampled")
     a = ap.parse_args()
     load0 = os.getloadavg()
     nl = placer.load_netlist(a.netlist, a.plc)
@@ -101,7 +106,8 @@ def main() -> None:
             ep = se.problem.env_params.replace(order_entries=None)
             se = dataclasses.replace(se, problem=se.problem.replace(env_params=ep))
         ts = ppo.init_train_state(se.env, se.net, se.problem, key, se.optimizer,
-                                  params=initial_params(cfg, se, key))
+                                  params=initial_params(cfg, se, key),
+                                  elite=ppo.elite_slots(cfg.ppo))
         if mesh is not None:
             ts = replicate(ts, mesh)
         ts, first = _timed_update(se, ts)

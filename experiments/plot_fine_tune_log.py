@@ -1,11 +1,14 @@
-"""Learning curve of a ``place(method="rl", budget_s=..., progress=True)``
-run from its progress lines ("fine-tune update N: mean episode proxy X, T s").
+"""Learning curves of ``place(method="rl", budget_s=..., progress=True)``
+runs from their progress lines ("fine-tune update N: mean episode proxy X[,
+elite (search) E], T s").
 
-    python experiments/plot_fine_tune_log.py LOG [--out PNG] [--every 10]
+    python experiments/plot_fine_tune_log.py LOG [LOG ...] [--labels A,B]
+        [--out PNG] [--every 10]
 
-Prints the mean batch proxy of each block of ``--every`` updates (a
-Markdown table) and, with --out, draws the per-update batch proxy against
-updates and against wall seconds.
+Prints, per log, the mean batch proxy of each block of ``--every`` updates
+(a Markdown table) and, with --out, draws every log's per-update batch
+proxy (and the elite's search proxy where logged, dashed) against updates
+and against wall seconds in one figure.
 """
 
 from __future__ import annotations
@@ -14,43 +17,63 @@ import argparse
 import re
 import statistics
 
-LINE = re.compile(r"fine-tune update (\d+): mean episode proxy ([\d.]+), (\d+) s")
+LINE = re.compile(r"fine-tune update (\d+): mean episode proxy ([\d.]+)"
+                  r"(?:, elite \(search\) ([\d.]+))?, (\d+) s")
 
 
-def read(path: str) -> list[tuple[int, float, float]]:
-    """(update, mean episode proxy, seconds since the start) per update."""
+def read(path: str) -> list[tuple[int, float, float, float | None]]:
+    """(update, mean episode proxy, seconds since the start, elite proxy or
+    None) per update."""
     with open(path) as f:
-        return [(int(m[1]), float(m[2]), float(m[3]))
+        return [(int(m[1]), float(m[2]), float(m[4]),
+                 float(m[3]) if m[3] else None)
                 for m in map(LINE.match, f) if m]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("log")
+    ap.add_argument("logs", nargs="+")
+    ap.add_argument("--labels", help="comma-separated, one per log")
     ap.add_argument("--out")
     ap.add_argument("--every", type=int, default=10)
     a = ap.parse_args()
-    rows = read(a.log)
-    if not rows:
-        raise SystemExit(f"{a.log}: no fine-tune progress lines")
-    print("| updates | mean batch proxy | seconds at the block's end |")
-    print("|---|---|---|")
-    for i in range(0, len(rows), a.every):
-        blk = rows[i:i + a.every]
-        print(f"| {blk[0][0]}-{blk[-1][0]} | {statistics.mean(r[1] for r in blk):.4f} "
-              f"| {blk[-1][2]:.0f} |")
+    labels = (a.labels.split(",") if a.labels
+              else [p.rsplit("/", 1)[-1] for p in a.logs])
+    if len(labels) != len(a.logs):
+        raise SystemExit("--labels needs one label per log")
+    runs = []
+    for path, label in zip(a.logs, labels, strict=True):
+        rows = read(path)
+        if not rows:
+            raise SystemExit(f"{path}: no fine-tune progress lines")
+        runs.append((label, rows))
+        print(f"\n{label} ({path})\n")
+        print("| updates | mean batch proxy | seconds at the block's end |")
+        print("|---|---|---|")
+        for i in range(0, len(rows), a.every):
+            blk = rows[i:i + a.every]
+            print(f"| {blk[0][0]}-{blk[-1][0]} | "
+                  f"{statistics.mean(r[1] for r in blk):.4f} | {blk[-1][2]:.0f} |")
     if a.out:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-        for ax, x, label in ((axes[0], [r[0] for r in rows], "update"),
-                             (axes[1], [r[2] for r in rows], "wall seconds")):
-            ax.plot(x, [r[1] for r in rows], lw=1)
-            ax.set_xlabel(label)
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+        for k, (label, rows) in enumerate(runs):
+            colour = f"C{k}"
+            for ax, x in ((axes[0], [r[0] for r in rows]),
+                          (axes[1], [r[2] for r in rows])):
+                ax.plot(x, [r[1] for r in rows], lw=1, color=colour, label=label)
+                elite = [(xi, r[3]) for xi, r in zip(x, rows, strict=True)
+                         if r[3] is not None]
+                if elite:
+                    ax.plot(*zip(*elite, strict=True), lw=1, ls="--", color=colour,
+                            label=f"{label}: elite (search)")
+        for ax, name in zip(axes, ("update", "wall seconds"), strict=True):
+            ax.set_xlabel(name)
             ax.grid(alpha=0.3)
         axes[0].set_ylabel("mean proxy of the update's episodes")
-        fig.suptitle(a.log.rsplit("/", 1)[-1])
+        axes[0].legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(a.out, dpi=110)
 

@@ -29,6 +29,7 @@ POLICY_HEADS = ("conv", "deconv")
 SOFT_PLACERS = ("analytical", "fd")
 ENCODER_INPUTS = ("placement", "netlist")
 REWARD_NORMS = ("running", "batch", "none")
+IMITATION_STATES = ("expert", "sampled", "both")
 QUANT_METHODS = ("msqe", "gradient")
 
 
@@ -567,6 +568,18 @@ class PolicyConfig:
             softened (greedy decoding picks its cell; sampling explores the
             cells near it) and PPO learns corrections to it. Needs
             wire_mask.
+        wire_prior_log: the prior's parametrisation. True: logits = scale x
+            (convolutions' output - shape channel), scale = wire_prior x
+            exp(10 u), u a parameter starting at 0. Adam's steps are about
+            learning_rate in parameter units, so the scale (a temperature)
+            can change by about 0.3 % per gradient step, and the learned
+            logits are in the shape channel's units (0 to 1 over the grid),
+            so they can overcome the prior's differences between cells at
+            the pace the prior sets. False (policies before session 6):
+            logits = output - scale x shape with the scale the parameter,
+            which Adam moves by about learning_rate per step: the shipped
+            policy's scale moved from 50 to 49.9 in 121 updates (a frozen
+            temperature) and its logits layer's weights stayed below 0.16.
     """
 
     hidden: int = 32
@@ -586,6 +599,7 @@ class PolicyConfig:
     value_prior: bool = False
     prior_hidden: tuple[int, ...] = (64, 32)
     wire_prior: float = 50.0
+    wire_prior_log: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "prior_hidden", tuple(self.prior_hidden))
@@ -652,6 +666,18 @@ class PPOConfig:
             num_minibatches).
         imitation_radius: the local search's neighbourhood, in cells.
         imitation_sweeps: passes of the local search over the macros.
+        imitation_elite: keep the K improved episodes as an elite carried
+            from update to update (placer.rl.imitation.Elite): each update
+            searches from the best K of its sampled episodes and the elite,
+            so the search's improvements accumulate over the run and the
+            policy imitates the best placements found so far (self-imitation),
+            not only this update's. Needs imitation_coef > 0.
+        imitation_states: where the imitation loss is taken. "expert": the
+            improved episodes replayed (their own states); "sampled": the
+            update's sampled states, each labelled with the cell the best
+            improved episode gives the same macro (DAgger-style: the policy
+            learns to return to the search's placement from where it
+            actually goes; no replay); "both".
         stored_maps: the rollout keeps the conv head's parameter-free grid
             maps of every step and the loss runs the network from them, one
             encoder pass per minibatch (needs model.head=conv and
@@ -681,6 +707,9 @@ class PPOConfig:
     imitation_episodes: int = 1
     imitation_radius: int = 2
     imitation_sweeps: int = 1
+    imitation_elite: bool = False
+    imitation_states: str = field(default="expert",
+                                  metadata={"choices": IMITATION_STATES})
     stored_maps: bool = True
 
 

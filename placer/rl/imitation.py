@@ -43,6 +43,51 @@ from placer.rl.networks import masked_logits, wire_features
 
 
 @struct.dataclass
+class Elite:
+    """The incumbent episodes of expert iteration with ``ppo.imitation_elite``:
+    the best placements found so far (sampled, then improved by the local
+    search in every update since), carried from update to update in
+    placer.rl.ppo.TrainState.elite. Leaves (K, ...)."""
+
+    cells: jax.Array   # (K, M) int32 the cell of each step's macro
+    xy: jax.Array      # (K, V, 2) its positions (soft macros from its episode)
+    proxy: jax.Array   # (K,) its proxy cost (soft macros fixed); inf: an empty slot
+
+    @classmethod
+    def empty(cls, env_params: EnvParams, k: int) -> Elite:
+        """K empty slots for a netlist's EnvParams."""
+        m = env_params.order.shape[0]
+        v = env_params.init_xy.shape[0]
+        return cls(cells=jnp.zeros((k, m), jnp.int32),
+                   xy=jnp.zeros((k, v, 2), env_params.init_xy.dtype),
+                   proxy=jnp.full((k,), jnp.inf, jnp.float32))
+
+
+def select_episodes(proxy: jax.Array, infeasible: jax.Array, cells: jax.Array,
+                    xy: jax.Array, elite: Elite
+                    ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The K best of a batch's B episodes and the elite's K, by proxy cost.
+
+    Args:
+        proxy, infeasible: (B,) the sampled episodes' proxy and flag.
+        cells, xy: (B, M) and (B, V, 2) their cells and final positions.
+        elite: the current Elite (K slots).
+
+    Returns:
+        (cells (K, M), xy (K, V, 2), proxy (K,)): the K of least proxy among
+        the B + K (infeasible episodes and empty slots have proxy inf and come
+        last; ties go to the sampled episodes, in batch order).
+    """
+    k = elite.proxy.shape[0]
+    score = jnp.concatenate([jnp.where(infeasible, jnp.inf, proxy).astype(jnp.float32),
+                             elite.proxy])
+    idx = jnp.argsort(score, stable=True)[:k]
+    all_cells = jnp.concatenate([cells.astype(jnp.int32), elite.cells])
+    all_xy = jnp.concatenate([xy.astype(elite.xy.dtype), elite.xy])
+    return all_cells[idx], all_xy[idx], score[idx]
+
+
+@struct.dataclass
 class ExpertBatch:
     """Improved episodes' steps to imitate (leaves (n, ...))."""
 
@@ -97,8 +142,9 @@ def improve_cells(spec, env_params: EnvParams, moves: MoveArrays, cells: jax.Arr
         radius, sweeps: static search settings.
 
     Returns:
-        (improved cells (M,), {"before", "after"}: the proxy cost with the
-        soft macros where they were, before and after).
+        (improved cells (M,), {"before", "after": the proxy cost with the
+        soft macros where they were, before and after; "xy": (V, 2) the
+        improved placement's positions}).
     """
     rows, cols = spec.grid_rows, spec.grid_cols
     weights = spec.weights
@@ -140,7 +186,7 @@ def improve_cells(spec, env_params: EnvParams, moves: MoveArrays, cells: jax.Arr
         return cells, st
 
     cells, st = jax.lax.fori_loop(0, sweeps * m, body, (cells.astype(jnp.int32), st))
-    return cells, {"before": before, "after": st.proxy}
+    return cells, {"before": before, "after": st.proxy, "xy": st.xy}
 
 
 def replay(env: PlacementEnv, env_params: EnvParams, actions: jax.Array,
@@ -185,5 +231,5 @@ def best_episodes(reward: jax.Array, infeasible: jax.Array, k: int) -> jax.Array
     return jnp.argsort(-score)[:k]
 
 
-__all__ = ["ExpertBatch", "best_episodes", "candidate_offsets", "imitation_loss",
-           "improve_cells", "replay"]
+__all__ = ["Elite", "ExpertBatch", "best_episodes", "candidate_offsets",
+           "imitation_loss", "improve_cells", "replay", "select_episodes"]

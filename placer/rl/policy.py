@@ -59,10 +59,10 @@ def model_config(meta: dict) -> PolicyConfig:
     written before the conv head existed hold deconv policies, and those
     written before the wire mask or the heuristic prior existed, policies
     without them; the encoder input was "placement" until it had a metadata
-    key)."""
+    key; the prior's scale was linear until wire_prior_log existed)."""
     return PolicyConfig(**{"head": "deconv", "wire_mask": False,
                            "encoder_input": "placement", "wire_prior": 0.0,
-                           **meta["model"]})
+                           "wire_prior_log": False, **meta["model"]})
 
 
 def training_designs(meta: dict) -> list[str]:

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from placer.config import REWARD_NORMS, PPOConfig
+from placer.config import IMITATION_STATES, REWARD_NORMS, PPOConfig
 from placer.cost.incremental import MoveArrays
 from placer.env.env import EnvParams, EnvSpec, Observation, PlacementEnv
 from placer.errors import PlacerInputError
@@ -73,6 +73,11 @@ class Transition:
     # (R * C, STORED_MAPS) the conv head's parameter-free maps of the step
     # (networks.head_maps; None when the network runs per observation)
     maps: jax.Array | None = None
+    # () int32 the cell the improved best episode gives this step's macro, and
+    # () its weight (1 on a real step where that cell is legal), for the
+    # imitation loss on the sampled states (ppo.imitation_states; else None)
+    target: jax.Array | None = None
+    target_weight: jax.Array | None = None
 
 
 @struct.dataclass
@@ -99,6 +104,10 @@ class TrainState:
     key: jax.Array          # raw uint32 PRNG key (2,)
     step: jax.Array         # () int32 updates done
     reward_stats: RewardStats
+    # the incumbent episodes of expert iteration (ppo.imitation_elite; one
+    # netlist's, see imitation.Elite), else None. Not in checkpoints: a
+    # resumed run starts with an empty one.
+    elite: imitation.Elite | None = None
 
 
 def compute_gae(rewards: jax.Array, values: jax.Array, last: jax.Array,
@@ -290,22 +299,39 @@ def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
     v_loss = 0.5 * jnp.sum(w * v_loss)
     entropy = jnp.sum(w * masked_entropy(logits, batch.obs.action_mask))
     loss = pg + cfg.vf_coef * v_loss - cfg.ent_coef * entropy
+    extra = {}
+    if batch.target is not None:
+        # imitation on the sampled states: towards the improved episode's cell
+        # of the same macro (DAgger-style labels; ppo.imitation_states)
+        il = imitation.imitation_loss(logits, batch.obs.action_mask, batch.target,
+                                      batch.target_weight)
+        loss = loss + cfg.imitation_coef * il
+        extra["state_imitation_loss"] = il
     return loss, {"loss": loss, "policy_loss": pg, "value_loss": v_loss,
-                  "entropy": entropy,
+                  "entropy": entropy, **extra,
                   "approx_kl": jnp.sum(w * ((ratio - 1.0) - log_ratio)),
                   "clip_fraction": jnp.sum(
                       w * (jnp.abs(ratio - 1.0) > cfg.clip_eps))}
 
 
 def expert_batch(env: PlacementEnv, net: PolicyValue, problem: Problem,
-                 traj: Transition, out: dict,
-                 cfg: PPOConfig) -> tuple[imitation.ExpertBatch, dict]:
+                 traj: Transition, out: dict, cfg: PPOConfig,
+                 elite: imitation.Elite | None = None, replay: bool = True
+                 ) -> tuple[imitation.ExpertBatch | None, dict,
+                            imitation.Elite | None, tuple[jax.Array, jax.Array]]:
     """The imitation targets of one update (placer.rl.imitation): the
     ``cfg.imitation_episodes`` best of the sampled episodes (traj, out: the
     rollout's, leaves (B, T, ...) and (B, ...)), improved by local search and
     replayed; leaves (K T, ...). Also the metrics expert_before /
     expert_after (mean proxy of the K episodes before / after the search,
     soft macros fixed) and expert_steps (imitated steps per update).
+
+    With an ``elite`` (ppo.imitation_elite) the K are the best by proxy of
+    the sampled episodes and the elite's, so the search keeps improving the
+    best placements found so far across updates; the improved K are returned
+    as the new elite (None without one). ``replay=False`` skips the replay
+    (the batch is then None). Last: (cells (M,), ok ()) of the best improved
+    episode (ok: it is feasible), the labels of the sampled states.
 
     Raises:
         PlacerInputError: no move arrays in ``problem`` (see build_session),
@@ -319,11 +345,35 @@ def expert_batch(env: PlacementEnv, net: PolicyValue, problem: Problem,
     if (k * t) % cfg.num_minibatches:
         raise PlacerInputError(f"num_minibatches ({cfg.num_minibatches}) must divide "
                                f"imitation_episodes x steps ({k} x {t})")
-    idx = imitation.best_episodes(out["reward"], out["infeasible"], k)
+    if elite is None:
+        idx = imitation.best_episodes(out["reward"], out["infeasible"], k)
+        start_cells, start_xy = traj.action[idx], out["xy"][idx]
+        ok = ~out["infeasible"][idx]
+    else:
+        if elite.proxy.shape[0] != k:
+            raise PlacerInputError(f"the elite has {elite.proxy.shape[0]} slots, "
+                                   f"imitation_episodes is {k}")
+        start_cells, start_xy, score = imitation.select_episodes(
+            out["proxy"], out["infeasible"], traj.action, out["xy"], elite)
+        ok = jnp.isfinite(score)
     ep = problem.env_params
     cells, info = jax.vmap(lambda c, xy: imitation.improve_cells(
         env.spec, ep, problem.moves, c, xy, cfg.imitation_radius,
-        cfg.imitation_sweeps))(traj.action[idx], out["xy"][idx])
+        cfg.imitation_sweeps))(start_cells, start_xy)
+    okf = ok.astype(jnp.float32)
+    after_or_inf = jnp.where(ok, info["after"], jnp.inf)
+    b = jnp.argmin(after_or_inf)
+    best = (cells[b], ok[b])
+    n_ok = jnp.maximum(jnp.sum(okf), 1.0)
+    metrics = {"expert_before": jnp.sum(okf * jnp.where(ok, info["before"], 0.0))
+               / n_ok,
+               "expert_after": jnp.sum(okf * jnp.where(ok, info["after"], 0.0)) / n_ok}
+    if elite is not None:
+        elite = imitation.Elite(cells=cells, xy=info["xy"].astype(elite.xy.dtype),
+                                proxy=after_or_inf.astype(jnp.float32))
+        metrics["elite_proxy"] = jnp.min(elite.proxy)
+    if not replay:
+        return None, metrics, elite, best
     grid = (net.grid_rows, net.grid_cols) if net.wire_mask else None
     maps = None
     if traj.maps is not None:
@@ -336,15 +386,12 @@ def expert_batch(env: PlacementEnv, net: PolicyValue, problem: Problem,
     else:
         obs, wire, valid = jax.vmap(lambda c: imitation.replay(env, ep, c, grid))(
             cells)
-    weight = valid & ~out["infeasible"][idx][:, None]
+    weight = valid & ok[:, None]
     batch = imitation.ExpertBatch(obs=obs, wire=wire, action=cells,
                                   weight=weight.astype(jnp.float32), maps=maps)
     batch = jax.tree.map(lambda x: x.reshape(k * t, *x.shape[2:]), batch)
-    ok = (~out["infeasible"][idx]).astype(jnp.float32)
-    n_ok = jnp.maximum(jnp.sum(ok), 1.0)
-    return batch, {"expert_before": jnp.sum(ok * info["before"]) / n_ok,
-                   "expert_after": jnp.sum(ok * info["after"]) / n_ok,
-                   "expert_steps": jnp.sum(batch.weight)}
+    metrics["expert_steps"] = jnp.sum(batch.weight)
+    return batch, metrics, elite, best
 
 
 def expert_loss(net: PolicyValue, params, problem: Problem,
@@ -372,15 +419,25 @@ def make_optimizer(cfg: PPOConfig) -> optax.GradientTransformation:
 
 def init_train_state(env: PlacementEnv, net: PolicyValue, problem: Problem,
                      key: jax.Array, optimizer: optax.GradientTransformation,
-                     params: Any = None) -> TrainState:
+                     params: Any = None, elite: int = 0) -> TrainState:
     """A fresh TrainState (``params``: start from these instead of a random
-    initialisation, e.g. with a pretrained encoder)."""
+    initialisation, e.g. with a pretrained encoder; ``elite``: the number of
+    empty elite slots, ppo.imitation_episodes when ppo.imitation_elite is
+    on, else 0 for none)."""
     k_init, k_run = jax.random.split(key)
     if params is None:
         params = init_fn(env.spec, net)(k_init, problem)
     return TrainState(params=params, opt_state=optimizer.init(params), key=k_run,
                       step=jnp.zeros((), jnp.int32),
-                      reward_stats=RewardStats.create())
+                      reward_stats=RewardStats.create(),
+                      elite=(imitation.Elite.empty(problem.env_params, elite)
+                             if elite else None))
+
+
+def elite_slots(cfg: PPOConfig) -> int:
+    """The elite slots a TrainState needs for ``cfg`` (0: no elite)."""
+    on = cfg.imitation_elite and cfg.imitation_coef > 0
+    return cfg.imitation_episodes if on else 0
 
 
 @functools.lru_cache(maxsize=16)
@@ -414,6 +471,11 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
     if cfg.reward_norm not in REWARD_NORMS:
         raise PlacerInputError(f"unknown reward_norm {cfg.reward_norm!r}; known: "
                                f"{', '.join(REWARD_NORMS)}")
+    if cfg.imitation_states not in IMITATION_STATES:
+        raise PlacerInputError(f"unknown imitation_states {cfg.imitation_states!r}; "
+                               f"known: {', '.join(IMITATION_STATES)}")
+    if cfg.imitation_elite and not cfg.imitation_coef > 0:
+        raise PlacerInputError("ppo.imitation_elite needs ppo.imitation_coef > 0")
     if net.value_prior and cfg.reward_norm == "batch":
         raise PlacerInputError("model.value_prior needs reward_norm running or none")
     b = cfg.num_envs
@@ -443,10 +505,27 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
             # the shaping terms in the units of the normalised final reward
             rewards = rewards + traj.shaping * shaping.reward_scale(
                 stats.mean, stats.var, out["reward"], cfg.reward_norm)
-        expert, expert_metrics = None, {}
+        expert, expert_metrics, elite = None, {}, ts.elite
         if cfg.imitation_coef > 0:
-            expert, expert_metrics = expert_batch(env, net, problem, traj, out, cfg)
-            expert = shard(expert)
+            if elite_slots(cfg) and ts.elite is None:
+                raise PlacerInputError(
+                    "ppo.imitation_elite needs a TrainState with an elite: "
+                    "init_train_state(..., elite=elite_slots(cfg))")
+            expert, expert_metrics, elite, (best, best_ok) = expert_batch(
+                env, net, problem, traj, out, cfg,
+                ts.elite if elite_slots(cfg) else None,
+                replay=cfg.imitation_states != "sampled")
+            if not elite_slots(cfg):
+                elite = ts.elite
+            if expert is not None:
+                expert = shard(expert)
+            if cfg.imitation_states != "expert":
+                target = jnp.broadcast_to(best[None, :], traj.action.shape)
+                legal = jnp.take_along_axis(traj.obs.action_mask,
+                                            target[..., None], axis=2)[..., 0]
+                tw = (traj.valid & legal & best_ok).astype(jnp.float32)
+                traj = traj.replace(target=target, target_weight=tw)
+                expert_metrics["state_steps"] = jnp.sum(tw) / b
         adv, ret = compute_gae(rewards.T, traj.value.T, traj.last.T, cfg.gamma,
                                cfg.gae_lambda)
         adv, ret = adv.T, ret.T                                   # (B, T)
@@ -503,7 +582,7 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
             reward_mean=stats.mean, reward_std=jnp.sqrt(stats.var),
             **expert_metrics)
         new = TrainState(params=params, opt_state=opt_state, key=key,
-                         step=ts.step + 1, reward_stats=stats)
+                         step=ts.step + 1, reward_stats=stats, elite=elite)
         return new, metrics
 
     return update
@@ -522,7 +601,7 @@ def make_evaluate(env: PlacementEnv, net: PolicyValue):
 
 __all__ = ["REWARD_NORMS", "Problem", "RewardStats", "TrainState", "Transition",
            "apply_policy", "clipped_surrogate", "compute_gae",
-           "expert_batch", "expert_loss", "init_fn",
+           "elite_slots", "expert_batch", "expert_loss", "init_fn",
            "init_train_state", "make_evaluate", "make_optimizer", "make_update",
            "normalise_rewards", "ppo_loss", "rollout", "update_reward_stats",
            "wire_inputs"]

@@ -55,7 +55,7 @@ from placer.gridding import grid_for
 from placer.models.graph import netlist_graph
 from placer.netlist.model import Netlist
 from placer.reward_model.model import load_reward_model
-from placer.rl import ppo
+from placer.rl import imitation, ppo
 from placer.rl.networks import PolicyValue, uncommitted, with_encoder, with_value_prior
 from placer.rl.parallel import compiled, replicate, training_mesh
 from placer.rl.policy import (
@@ -255,6 +255,10 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
     ts = ppo.init_train_state(sessions[0].env, sessions[0].net, sessions[0].problem,
                               k_state, sessions[0].optimizer, params=params)
     stats = [ts.reward_stats] * len(sessions)
+    # one elite per netlist (ppo.imitation_elite), swapped in like the stats
+    slots = ppo.elite_slots(cfg.ppo)
+    elites = [imitation.Elite.empty(se.problem.env_params, slots) if slots else None
+              for se in sessions]
     prior = (training_designs(load_policy(cfg.init_checkpoint).meta)
              if cfg.init_checkpoint is not None else ())
     meta = policy_meta(cfg, netlists, prior)
@@ -267,7 +271,7 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
         ts, stats = _from_train(ck.params, ck.train)
         log(f"resumed from update {int(ts.step)}")
     if mesh is not None:
-        ts, stats = replicate((ts, stats), mesh)
+        ts, stats, elites = replicate((ts, stats, elites), mesh)
     step = int(ts.step)
     logger = RunLogger(out_dir) if primary else None
     bar = None
@@ -280,9 +284,9 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
     try:
         while step < cfg.updates:
             i = step % len(sessions)
-            ts = ts.replace(reward_stats=stats[i])
+            ts = ts.replace(reward_stats=stats[i], elite=elites[i])
             ts, m = sessions[i].update(ts, sessions[i].problem)
-            stats[i] = ts.reward_stats
+            stats[i], elites[i] = ts.reward_stats, ts.elite
             step += 1
             last = {k: float(v) for k, v in jax.device_get(m).items()}
             if logger is not None:
@@ -371,6 +375,10 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise PlacerInputError(f"envs must be a positive integer, got {num_envs!r}")
         ppo_fields["num_envs"] = num_envs
+    # the policy's own network, its prior's parametrisation included: on
+    # Ariane133 the shipped policy rewritten for wire_prior_log
+    # (networks.with_log_prior) fine-tuned worse in 30 minutes
+    # (experiments/results_rl.md, "The prior's parametrisation")
     cfg = TrainRLConfig(
         model=model_config(meta),
         ppo=PPOConfig(**ppo_fields),
@@ -380,7 +388,8 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
     check_grid(policy, int(s.grid_rows), int(s.grid_cols))
     se = build_session(cfg, netlist)
     ts = ppo.init_train_state(se.env, se.net, se.problem, jax.random.PRNGKey(seed),
-                              se.optimizer, params=policy.params)
+                              se.optimizer, params=policy.params,
+                              elite=ppo.elite_slots(cfg.ppo))
     updates, proxy, last = 0, float("nan"), 0.0
     while updates == 0 or time.perf_counter() - t0 + last <= budget_s:
         t = time.perf_counter()
@@ -389,11 +398,16 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
         last = time.perf_counter() - t
         updates += 1
         if log is not None:
-            log(f"fine-tune update {updates}: mean episode proxy {proxy:.4f}, "
+            extra = ""
+            if "elite_proxy" in m:
+                elite = float(jax.device_get(m["elite_proxy"]))
+                extra = f", elite (search) {elite:.4f}"
+            log(f"fine-tune update {updates}: mean episode proxy {proxy:.4f}{extra}, "
                 f"{time.perf_counter() - t0:.0f} s")
     info = {"updates": updates, "seconds": time.perf_counter() - t0, "proxy": proxy,
             "soft": cfg.soft, "replaced_settings": replaced}
-    new_meta = {**meta, "ppo": dataclasses.asdict(cfg.ppo), "soft": cfg.soft,
+    new_meta = {**meta, "model": dataclasses.asdict(cfg.model),
+                "ppo": dataclasses.asdict(cfg.ppo), "soft": cfg.soft,
                 "fine_tuned_on": netlist.name,
                 "training_designs": list(dict.fromkeys([*training_designs(meta),
                                                         netlist.name])),
