@@ -333,11 +333,12 @@ def test_new_network__learns_faster_than_old_default():
     PPO defaults for the signal: the mean batch proxy of the last 4 updates
     is lower with the new default network than with the old by more than
     0.01 (measured: 0.8705 against 0.8846). On this design the gain is the
-    prior's start: the new network's batch proxy stays at the greedy
-    heuristic's 0.870-0.871 from the first update on (its sampling barely
-    leaves the heuristic's cells at wire_prior 50 on an 8 x 8 grid), while
-    the old one falls from 1.064 / 1.038 to 0.870 / 0.884 in 12 updates;
-    the test asserts both."""
+    prior's start: the new network's batch proxy stays near the greedy
+    heuristic's 0.870-0.871 from the first update on (0.8702-0.8744 with
+    the prior's scale learned in log space, model.wire_prior_log, which
+    lets the sampling leave the heuristic's cells now and then), while the
+    old one falls from 1.064 / 1.038 to 0.870 / 0.884 in 12 updates; the
+    test asserts both."""
     nl = eight_by_eight_netlist()
     env, params = make_env(nl, fd_schedule=FDSchedule(num_steps=(1, 1, 1)))
     pr = ppo.Problem(params, netlist_graph(nl),
@@ -350,5 +351,5 @@ def test_new_network__learns_faster_than_old_default():
         runs[name], _, _ = _learn(base, env, pr, net, [0, 1], 12)
     old, new = runs["old"], runs["new"]
     assert new[:, -4:].mean() < old[:, -4:].mean() - 0.01, (new, old)
-    assert np.all(new < 0.872), new                        # the heuristic's level
+    assert np.all(new < 0.876), new                        # the heuristic's level
     assert np.all(old[:, 0] > 1.0) and np.all(old[:, -1] < 0.89), old
