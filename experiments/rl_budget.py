@@ -1,0 +1,96 @@
+"""One ``place(method="rl", budget_s=B)`` run on Ariane133 from the all-centre
+start, with PPO settings overridden; writes a JSON line and the placement.
+
+    python experiments/rl_budget.py --budget 1800 [--refine] [--soft analytical] \\
+        --out /tmp/rl/ariane133 [--ppo imitation_elite=true imitation_states=both]
+
+``--ppo key=value ...`` replaces PPOConfig defaults for the fine-tuning
+(place() fine-tunes with today's PPO defaults), e.g. to ablate the elite.
+The JSON line holds the float64 proxy of the agent's placement (after
+refinement with --refine), its terms, the legality violations, the
+fine-tuning's updates and seconds, and the settings. The progress lines
+("fine-tune update N: ...") go to stderr; experiments/plot_fine_tune_log.py
+draws them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import placer
+import placer.rl.train as rl_train
+from placer.config import PPOConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = (ROOT / ".." / "shared").resolve()
+if not SHARED.exists():
+    SHARED = Path("/work/shared")
+ARIANE = SHARED / "netlists" / "ariane133_ng45"
+
+
+def ppo_overrides(items: list[str]) -> dict:
+    """{field: value} of "key=value" strings, typed as PPOConfig's fields."""
+    fields = {f.name: f for f in dataclasses.fields(PPOConfig)}
+    out = {}
+    for item in items:
+        key, _, raw = item.partition("=")
+        if key not in fields or not raw:
+            raise SystemExit(f"--ppo {item!r}: expected key=value, key one of "
+                             f"{', '.join(fields)}")
+        kind = type(getattr(PPOConfig(), key))
+        if kind is bool:
+            if raw.lower() not in ("true", "false"):
+                raise SystemExit(f"--ppo {key} needs true or false, got {raw!r}")
+            out[key] = raw.lower() == "true"
+        else:
+            out[key] = kind(raw)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--budget", type=float, required=True)
+    ap.add_argument("--refine", action="store_true")
+    ap.add_argument("--soft", default="analytical", choices=("analytical", "fd"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", required=True, help="path prefix of .json and .plc")
+    ap.add_argument("--ppo", nargs="*", default=[], metavar="KEY=VALUE")
+    a = ap.parse_args()
+    over = ppo_overrides(a.ppo)
+    PPOConfig(**over)                         # bad values fail before the run
+    if over:
+        # fine_tune builds PPOConfig(...) itself: give it these defaults
+        rl_train.PPOConfig = functools.partial(PPOConfig, **over)
+    nl = placer.load_netlist(str(ARIANE / "netlist.pb.txt.gz"),
+                             str(ARIANE / "legalized.plc"))
+    t = time.perf_counter()
+    res = placer.place(nl, method="rl", budget_s=a.budget, refine=a.refine,
+                       soft=a.soft, seed=a.seed, progress=True)
+    wall = time.perf_counter() - t
+    c = placer.proxy_cost(res)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    placer.save_placement(res, a.out + ".plc")
+    meta = res.metadata["placer"]
+    record = {"budget_s": a.budget, "refine": a.refine, "soft": a.soft,
+              "seed": a.seed, "ppo": over, "proxy": c.proxy,
+              "wirelength": c.wirelength, "density": c.density,
+              "congestion": c.congestion, "wall_s": wall,
+              "legality_violations": len(placer.check_legality(res)),
+              "fine_tune": {k: v for k, v in meta.get("fine_tune", {}).items()
+                            if k != "replaced_settings"},
+              "load": os.getloadavg()}
+    line = json.dumps(record, default=float)
+    with open(a.out + ".json", "w", encoding="utf-8") as f:
+        f.write(line + "\n")
+    print(line, file=sys.stdout, flush=True)
+
+
+if __name__ == "__main__":
+    main()
