@@ -71,9 +71,11 @@ def test_update__elite_persists_and_never_worsens():
     """With imitation_elite the update carries the elite (one trace): its
     proxy never rises from one update to the next, it is at most the
     search's result of the update, and it is the exact proxy of the
-    elite's own positions (soft macros fixed)."""
+    elite's own positions (soft macros fixed). With imitation_states
+    "both" it also labels the sampled steps (at most 2 real steps per
+    episode here) and reports both imitation losses."""
     assert ppo.elite_slots(PPOConfig()) == 0
-    pr, cfg, update, ts = _elite_update()
+    pr, cfg, update, ts = _elite_update("both")
     assert ppo.elite_slots(cfg) == 1
     assert not np.isfinite(float(ts.elite.proxy[0]))
     prev = np.inf
@@ -82,6 +84,9 @@ def test_update__elite_persists_and_never_worsens():
         e = float(m["elite_proxy"])
         assert e <= prev + 1e-7 and e <= float(m["expert_after"]) + 1e-7
         prev = e
+        assert 0.0 < float(m["state_steps"]) <= 2.0
+        assert np.isfinite(float(m["state_imitation_loss"]))
+        assert np.isfinite(float(m["imitation_loss"]))
     ep = pr.env_params
     exact = init_state(ep.cost, ts.elite.xy[0], ep.orient, W).proxy
     np.testing.assert_allclose(float(exact), float(ts.elite.proxy[0]), rtol=1e-5)
@@ -95,6 +100,9 @@ def test_update__elite_config_errors():
     bad = dataclasses.replace(PROBE_CFG, imitation_coef=0.0, imitation_elite=True)
     with pytest.raises(PlacerInputError, match="imitation_coef"):
         ppo.make_update(env, net, bad, ppo.make_optimizer(bad))
+    bad = dataclasses.replace(PROBE_CFG, imitation_coef=1.0, imitation_states="replay")
+    with pytest.raises(PlacerInputError, match="imitation_states"):
+        ppo.make_update(env, net, bad, ppo.make_optimizer(bad))
     cfg = dataclasses.replace(PROBE_CFG, num_envs=4, imitation_coef=1.0,
                               imitation_elite=True)
     opt = ppo.make_optimizer(cfg)
@@ -103,6 +111,7 @@ def test_update__elite_config_errors():
         jax.jit(ppo.make_update(env, net, cfg, opt))(ts, pr)
 
 
+@pytest.mark.slow
 def test_ppo_loss__state_imitation_term():
     """A minibatch with labels (imitation_states sampled / both) adds exactly
     imitation_coef x the weighted cross-entropy of the policy's logits
@@ -111,7 +120,7 @@ def test_ppo_loss__state_imitation_term():
     cfg = dataclasses.replace(PROBE_CFG, num_envs=2, imitation_coef=0.7)
     net = small_net()
     params = ppo.init_fn(env.spec, net)(jax.random.PRNGKey(0), pr)
-    traj, _ = jax.vmap(lambda k: ppo.rollout(env, net, params, pr, k))(
+    traj, _ = jax.jit(jax.vmap(lambda k: ppo.rollout(env, net, params, pr, k)))(
         jax.random.split(jax.random.PRNGKey(1), 2))
     flat = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), traj)
     n = flat.action.shape[0]
@@ -122,26 +131,24 @@ def test_ppo_loss__state_imitation_term():
     with_t, m = ppo.ppo_loss(net, params, pr,
                              flat.replace(target=target, target_weight=tw),
                              adv, ret, cfg)
-    logits = jax.vmap(lambda o, w: ppo.apply_policy(net, params, pr, o, w)[0])(
-        flat.obs, flat.wire)
+    logits = jax.jit(jax.vmap(
+        lambda o, w: ppo.apply_policy(net, params, pr, o, w)[0]))(flat.obs, flat.wire)
     ce = imitation.imitation_loss(logits, flat.obs.action_mask, target, tw)
     np.testing.assert_allclose(float(m["state_imitation_loss"]), float(ce), rtol=1e-5)
     np.testing.assert_allclose(float(with_t), float(base) + 0.7 * float(ce),
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("states", ["sampled", "both"])
 def test_update__state_labels_trace_once(states):
     """imitation_states sampled / both: the update labels the sampled steps
     (at most 2 real steps per episode here), reports the state loss, and
-    reuses one trace; an unknown value is a PlacerInputError."""
+    reuses one trace; only "both" also replays the improved episode."""
     pr, cfg, update, ts = _elite_update(states)
     for _ in range(2):
         ts, m = update(ts, pr)
         assert 0.0 < float(m["state_steps"]) <= 2.0
         assert np.isfinite(float(m["state_imitation_loss"]))
         assert ("expert_steps" in m) == (states == "both")
-    env, _ = two_macro_problem()
-    bad = dataclasses.replace(cfg, imitation_states="replay")
-    with pytest.raises(PlacerInputError, match="imitation_states"):
-        ppo.make_update(env, small_net(), bad, ppo.make_optimizer(bad))
+    assert ("expert_steps" in m) == (states == "both")

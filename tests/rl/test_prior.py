@@ -106,7 +106,7 @@ def test_log_prior__adam_moves_the_scale_a_known_fraction():
             return -jax.nn.log_softmax(apply(p, problem, obs)[0])[5]   # a bad cell
 
         opt = optax.adam(lr)
-        g = jax.grad(loss)(params)
+        g = jax.jit(jax.grad(loss))(params)
         upd, _ = opt.update(g, opt.init(params), params)
         new = optax.apply_updates(params, upd)
         moved[log] = float(prior_scale(net, new)) / 6.0 - 1.0

@@ -160,8 +160,10 @@ def _update(cfg, problem):
     return env, net, opt, jax.jit(ppo.make_update(env, net, cfg, opt))
 
 
-@pytest.mark.parametrize("wire_mask",
-                         [False, pytest.param(True, marks=pytest.mark.slow)])
+# slow: tests/rl/test_elite.py traces the update with the imitation loss
+# (and the elite) once in the default suite
+@pytest.mark.slow
+@pytest.mark.parametrize("wire_mask", [False, True])
 def test_update__shaping_and_imitation_trace_once(wire_mask):
     """The update with shaping and the imitation loss runs, reports the
     expert metrics (the search never makes the best episode worse) and
@@ -264,6 +266,7 @@ def _learn(cfg, env, pr, net, seeds, updates):
     return np.array(out), ts, update
 
 
+@pytest.mark.slow
 def test_new_signal__probe_prefers_the_best_cell_sooner():
     """Fast variant: on the probe (one macro, best cell 0), after 3 updates
     of the same seed the policy with the imitation loss puts more probability
