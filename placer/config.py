@@ -677,7 +677,8 @@ class PPOConfig:
             update's sampled states, each labelled with the cell the best
             improved episode gives the same macro (DAgger-style: the policy
             learns to return to the search's placement from where it
-            actually goes; no replay); "both".
+            actually goes; no replay); "both". Anything but "expert"
+            needs imitation_coef > 0.
         stored_maps: the rollout keeps the conv head's parameter-free grid
             maps of every step and the loss runs the network from them, one
             encoder pass per minibatch (needs model.head=conv and

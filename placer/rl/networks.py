@@ -297,8 +297,9 @@ def prior_scale(net: PolicyValue, params) -> jax.Array:
 def with_log_prior(params, wire_prior: float):
     """``params`` of a network with a linear prior scale (PRIOR_SCALE s)
     rewritten for ``wire_prior_log``: u = log(s / wire_prior) / PRIOR_LOG_RATE
-    and the logits layer divided by s, the same function (fine-tuning an
-    older policy)."""
+    and the logits layer divided by s, the same function. Fine-tuning does
+    not call it (it keeps a policy's own form); it is for rewriting an older
+    policy by hand."""
     frozen = isinstance(params, FrozenDict)
     p = unfreeze(params) if frozen else jax.tree.map(lambda x: x, params)
     head = p["params"]["policy_head"]

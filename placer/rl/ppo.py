@@ -474,8 +474,10 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
     if cfg.imitation_states not in IMITATION_STATES:
         raise PlacerInputError(f"unknown imitation_states {cfg.imitation_states!r}; "
                                f"known: {', '.join(IMITATION_STATES)}")
-    if cfg.imitation_elite and not cfg.imitation_coef > 0:
-        raise PlacerInputError("ppo.imitation_elite needs ppo.imitation_coef > 0")
+    if ((cfg.imitation_elite or cfg.imitation_states != "expert")
+            and not cfg.imitation_coef > 0):
+        raise PlacerInputError("ppo.imitation_elite and ppo.imitation_states need "
+                               "ppo.imitation_coef > 0 (the imitation loss is off)")
     if net.value_prior and cfg.reward_norm == "batch":
         raise PlacerInputError("model.value_prior needs reward_norm running or none")
     b = cfg.num_envs

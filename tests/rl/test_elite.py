@@ -100,6 +100,9 @@ def test_update__elite_config_errors():
     bad = dataclasses.replace(PROBE_CFG, imitation_coef=0.0, imitation_elite=True)
     with pytest.raises(PlacerInputError, match="imitation_coef"):
         ppo.make_update(env, net, bad, ppo.make_optimizer(bad))
+    bad = dataclasses.replace(PROBE_CFG, imitation_coef=0.0, imitation_states="both")
+    with pytest.raises(PlacerInputError, match="imitation_coef"):
+        ppo.make_update(env, net, bad, ppo.make_optimizer(bad))
     bad = dataclasses.replace(PROBE_CFG, imitation_coef=1.0, imitation_states="replay")
     with pytest.raises(PlacerInputError, match="imitation_states"):
         ppo.make_update(env, net, bad, ppo.make_optimizer(bad))
