@@ -48,7 +48,8 @@ def env_throughput(nl, n_envs, repeats):
     m = int(params.num_to_place)
     rows = []
     for n in (1, n_envs):
-        run = jax.jit(jax.vmap(lambda k: env.rollout(params, k, random_policy)))
+        # steps vmapped, terminal steps in turn (PlacementEnv.rollouts)
+        run = jax.jit(lambda keys: env.rollouts(params, keys, random_policy))
         keys = jax.random.split(jax.random.PRNGKey(0), n)
         t = time.perf_counter()
         jax.block_until_ready(run(keys))

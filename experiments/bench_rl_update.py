@@ -2,6 +2,7 @@
 the median of the next ones, on one device or data-parallel over several.
 
     python experiments/bench_rl_update.py NETLIST PLC [--envs 8] [--fd 100]
+        [--soft fd]
         [--encoder-input netlist] [--updates 2] [--devices 1,2]
         [--paths old,new,new-small]
 
@@ -15,8 +16,10 @@ once per minibatch; the small conv head with the heuristic prior) in the
 same process, their timed updates taken in turn; ``stored-big`` is the
 stored-maps update with the old big head; ``new-noimit`` the default update
 without the imitation loss (``ppo.imitation_coef=0``), which shows what the
-expert-iteration step costs; ``elite-sampled`` the default with the
-elite and the imitation loss on the sampled states (``ppo.imitation_elite``,
+expert-iteration step costs; ``new-vmapped`` the default with the
+episodes' terminal steps (soft macros, cost) vmapped with the rest of the
+rollout, as before session 7 (``old`` and ``stored-big`` vmap them too);
+``elite-sampled`` the default with the elite and the imitation loss on the sampled states (``ppo.imitation_elite``,
 ``ppo.imitation_states=sampled``: no replay of the improved episode).
 "Macro placements / s" counts the trained placements: envs x macros per
 update over the update's seconds.
@@ -55,10 +58,18 @@ BIG = {"conv_channels": (32, 32, 32), "conv_embed": 16, "wire_prior": 0.0}
 PATHS = {"old": (BIG, {"stored_maps": False, "imitation_coef": 0.0}, True),
          "stored-big": (BIG, {}, False),
          "new": ({}, {}, False),
+         # today's default with the episodes' terminal steps vmapped (session 6)
+         "new-vmapped": ({}, {}, False),
          "new-noimit": ({}, {"imitation_coef": 0.0}, False),
          # the elite with the imitation on the sampled states only (no replay)
          "elite-sampled": ({}, {"imitation_elite": True,
                                 "imitation_states": "sampled"}, False)}
+
+
+# Paths that vmap the episodes' terminal steps (soft macros and cost) with
+# the rest of the rollout, as the code did before session 7; the others run
+# them in turn (PlacementEnv.terminals).
+VMAPPED_TERMINALS = {"old", "stored-big", "new-vmapped"}
 
 
 def _timed_update(se, ts):
@@ -74,6 +85,9 @@ def main() -> None:
     ap.add_argument("plc", nargs="?")
     ap.add_argument("--envs", type=int, default=8)
     ap.add_argument("--fd", type=int, default=100, help="steps per FD stage")
+    ap.add_argument("--soft", default="fd", choices=("fd", "analytical"),
+                    help="the episodes' soft-macro placer (place() fine-tunes "
+                         "with analytical)")
     ap.add_argument("--encoder-input", default="netlist",
                     choices=("netlist", "placement"))
     ap.add_argument("--updates", type=int, default=2)
@@ -82,8 +96,9 @@ def main() -> None:
     ap.add_argument("--paths", default="new",
                     help="comma-separated: old (ppo.stored_maps=false, the big "
                          "head), stored-big (stored maps, the big head), new "
-                         "(the defaults), new-noimit (new with "
-                         "ppo.imitation_coef=0), elite-sampled")
+                         "(the defaults), new-vmapped (new, terminal steps "
+                         "vmapped), new-noimit (new with ppo.imitation_coef=0), "
+                         "elite-sampled")
     a = ap.parse_args()
     load0 = os.getloadavg()
     nl = placer.load_netlist(a.netlist, a.plc)
@@ -94,13 +109,18 @@ def main() -> None:
         if path not in PATHS:
             raise SystemExit(f"unknown path {path!r} (known: {', '.join(PATHS)})")
         model_over, ppo_over, all_entries = PATHS[path]
-        cfg = TrainRLConfig(netlist=a.netlist, fd_steps=(a.fd,) * 3,
+        cfg = TrainRLConfig(netlist=a.netlist, fd_steps=(a.fd,) * 3, soft=a.soft,
                             ppo=PPOConfig(num_envs=a.envs, num_minibatches=4,
                                           num_epochs=4, **ppo_over),
                             model=PolicyConfig(encoder_input=a.encoder_input,
                                                **model_over))
         mesh = training_mesh(d)
         se = build_session(cfg, nl, mesh)
+        if path in VMAPPED_TERMINALS:
+            if mesh is not None:
+                raise SystemExit(f"path {path!r} runs on one device only")
+            se = dataclasses.replace(se, update=jax.jit(ppo.make_update(
+                se.env, se.net, cfg.ppo, se.optimizer, terminals_in_turn=False)))
         if all_entries:
             # the wire mask as before issue 18: sums over all E net entries
             ep = se.problem.env_params.replace(order_entries=None)
@@ -120,12 +140,12 @@ def main() -> None:
     base = statistics.median(runs[0]["times"])
     steps = a.envs * len(placer_order(nl))
     print(f"load average before / after: {load0} / {os.getloadavg()}")
-    print("| design | envs | encoder input | path | devices | compile + 1st update (s) "
-          "| update, median (s) | macro placements / s | speed-up |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| design | envs | soft | encoder input | path | devices | compile + 1st "
+          "update (s) | update, median (s) | macro placements / s | speed-up |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         med = statistics.median(r["times"])
-        print(f"| {nl.name} | {a.envs} | {a.encoder_input} | {r['path']} | "
+        print(f"| {nl.name} | {a.envs} | {a.soft} | {a.encoder_input} | {r['path']} | "
               f"{r['devices']} | {r['first']:.1f} | {med:.2f} | {steps / med:.0f} | "
               f"{base / med:.2f} |")
 

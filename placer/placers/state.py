@@ -48,7 +48,7 @@ def with_orients(problem: Problem, orients: np.ndarray) -> np.ndarray:
 def rollouts(problem: Problem, policy, key: jax.Array, n: int) -> dict:
     """Terminal dicts of n vmapped episodes of ``policy``."""
     env, params = problem.env, problem.params
-    run = jax.jit(jax.vmap(lambda k: env.rollout(params, k, policy)))
+    run = jax.jit(lambda keys: env.rollouts(params, keys, policy))
     return jax.device_get(run(jax.random.split(key, n)))
 
 

@@ -138,7 +138,7 @@ def placement_samples(netlist: Netlist, mix: SampleMix, seed: int = 0,
     # random legal placements (and the SA chains' starts)
     say("random")
     n_roll = max(n_rand, mix.sa_chains)
-    run = jax.jit(jax.vmap(lambda k: env.rollout(params, k, random_policy)))
+    run = jax.jit(lambda keys: env.rollouts(params, keys, random_policy))
     rand_xy = []
     while sum(len(x) for x in rand_xy) < n_roll:
         key, k = jax.random.split(key)

@@ -117,7 +117,7 @@ def parallel_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
         return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, batch),
                             tree)
 
-    update = ppo.make_update(env, net, cfg, optimizer, shard=shard)
+    update = ppo.make_update(env, net, cfg, optimizer, shard=shard, groups=d)
     return jax.jit(update, in_shardings=(replicated, replicated),
                    out_shardings=replicated)
 

@@ -151,7 +151,8 @@ def _episodes_fn(spec: EnvSpec, net: PolicyValue, samples: int, greedy: bool):
 
     def episodes(params, problem: ppo.Problem, key: jax.Array) -> dict:
         def one(k, g):
-            return ppo.rollout(env, net, params, problem, k, greedy=g)[1]
+            return ppo.rollout(env, net, params, problem, k, greedy=g,
+                               finish=False)[1]
 
         outs = []
         if greedy:
@@ -159,7 +160,8 @@ def _episodes_fn(spec: EnvSpec, net: PolicyValue, samples: int, greedy: bool):
         if samples:
             keys = jax.random.split(jax.random.fold_in(key, 1), samples)
             outs.append(jax.vmap(lambda k: one(k, False))(keys))
-        return jax.tree.map(lambda *x: jnp.concatenate(x), *outs)
+        out = jax.tree.map(lambda *x: jnp.concatenate(x), *outs)
+        return ppo.finish_episodes(env, problem.env_params, out)
 
     return jax.jit(episodes)
 

@@ -208,7 +208,7 @@ def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
 def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
             key: jax.Array, greedy: bool = False,
             shaping_cfg: PPOConfig | None = None,
-            stored: bool = True) -> tuple[Transition, dict]:
+            stored: bool = True, finish: bool = True) -> tuple[Transition, dict]:
     """One episode with the policy (vmap over keys for B episodes).
 
     ``shaping_cfg``: a PPOConfig with ``shaping`` on records each step's
@@ -220,7 +220,11 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
 
     Returns:
         Transitions with leaves (T, ...), and the terminal dict of
-        env.terminal (reward, proxy terms, xy) plus ``infeasible``.
+        env.terminal (reward, proxy terms, xy) plus ``infeasible``. With
+        ``finish=False`` the dict holds the final EnvState under "state"
+        instead of the terminal's entries: batched callers vmap the steps and
+        run the terminal steps in turn (``finish_episodes``), which is faster
+        on a CPU.
     """
     env_params = problem.env_params
     state, ts = env.reset(env_params)
@@ -252,9 +256,19 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
     keys = jax.random.split(key, env_params.order.shape[0])
     (state, _, _), traj = jax.lax.scan(body, (state, ts.observation, phi_of(state)),
                                        keys)
-    out = env.terminal(state, env_params)
+    out = env.terminal(state, env_params) if finish else {"state": state}
     out["infeasible"] = state.infeasible | state.invalid
     return traj, out
+
+
+def finish_episodes(env: PlacementEnv, env_params, out: dict,
+                    groups: int = 1) -> dict:
+    """The terminal dicts of a batch of episodes rolled out with
+    ``finish=False``: env.terminals (in turn, within ``groups`` vmapped
+    groups) replaces the "state" entry."""
+    out = dict(out)
+    out.update(env.terminals(out.pop("state"), env_params, groups))
+    return out
 
 
 def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
@@ -454,7 +468,8 @@ def init_fn(spec: EnvSpec, net: PolicyValue):
 
 
 def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
-                optimizer: optax.GradientTransformation, shard=None):
+                optimizer: optax.GradientTransformation, shard=None,
+                groups: int = 1, terminals_in_turn: bool = True):
     """The update ``(TrainState, Problem) -> (TrainState, metrics)``, not yet
     jitted (jit it, or see placer.rl.parallel).
 
@@ -464,6 +479,11 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
         shard: None, or a function applied to every array whose leading axis
             is the batch (environments, transitions, minibatch rows): a
             sharding constraint for data parallelism (placer.rl.parallel).
+        groups: the episodes' terminal steps run in turn within this many
+            vmapped groups (PlacementEnv.terminals): the device count of a
+            data-parallel mesh, 1 on one device.
+        terminals_in_turn: False vmaps the terminal steps with the rest of
+            the rollout (the code before session 7; for benchmarks).
     """
     if shard is None:
         def shard(tree):
@@ -487,8 +507,10 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
         keys = shard(jax.random.split(k_roll, b))                 # (B, 2)
         traj, out = shard(jax.vmap(
             lambda k: rollout(env, net, ts.params, problem, k,
-                              shaping_cfg=cfg,
-                              stored=cfg.stored_maps))(keys))      # (B, T, ...)
+                              shaping_cfg=cfg, stored=cfg.stored_maps,
+                              finish=not terminals_in_turn))(keys))  # (B, T, ...)
+        if terminals_in_turn:
+            out = shard(finish_episodes(env, problem.env_params, out, groups))
         t = traj.action.shape[1]
         n = b * t
         if n % cfg.num_minibatches:
@@ -602,7 +624,7 @@ def make_evaluate(env: PlacementEnv, net: PolicyValue):
 
 
 __all__ = ["REWARD_NORMS", "Problem", "RewardStats", "TrainState", "Transition",
-           "apply_policy", "clipped_surrogate", "compute_gae",
+           "apply_policy", "clipped_surrogate", "compute_gae", "finish_episodes",
            "elite_slots", "expert_batch", "expert_loss", "init_fn",
            "init_train_state", "make_evaluate", "make_optimizer", "make_update",
            "normalise_rewards", "ppo_loss", "rollout", "update_reward_stats",

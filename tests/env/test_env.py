@@ -175,3 +175,47 @@ def test_env__random_episodes_on_ariane133_are_legal():
         done = nl.with_placement(out["xy"][i][: nl.num_nodes])
         assert check_legality(done) == []
     assert (~out["infeasible"]).sum() >= 2
+
+
+def _soft_env(soft):
+    """Three hard and four soft macros on a 6 x 6 grid, fast soft placers."""
+    from placer.stdcell.analytical import AnalyticalConfig
+
+    key = f"soft-{soft}"
+    if key not in _CACHE:
+        nl = tiny_netlist([("port", 0, 5, 0, 0), ("hard", 0, 0, 3, 3),
+                           ("hard", 0, 0, 2, 2), ("hard", 0, 0, 2, 1),
+                           ("soft", 5, 5, 1, 1), ("soft", 5, 5, 1, 2),
+                           ("soft", 5, 5, 2, 1), ("soft", 5, 5, 1, 1)],
+                          [(1.0, [0, 1, 4]), (1.0, [4, 5, 2]), (2.0, [6, 3, 7]),
+                           (1.0, [7, 1, 5])], **grid(6, 6, 12.0, 12.0))
+        _CACHE[key] = make_env(nl, soft=soft, fd_schedule=FAST_FD,
+                               analytical_config=AnalyticalConfig(iterations=20))
+    return _CACHE[key]
+
+
+@pytest.mark.parametrize("soft", ["fd", "analytical"])
+def test_env__rollouts_in_turn_equal_vmapped_rollouts(soft):
+    """env.rollouts (steps vmapped, terminal steps one after another, in 1 or
+    2 groups) gives what vmap(env.rollout) gives, up to float summation
+    order: the same actions and flags, the same final positions and costs."""
+    env, params = _soft_env(soft)
+    keys = jax.random.split(jax.random.PRNGKey(3), 4)
+    ref = jax.jit(jax.vmap(lambda k: env.rollout(params, k, random_policy)))(keys)
+    assert (np.asarray(ref["xy"]) != np.asarray(params.init_xy)[None]).any()
+    for groups in (1, 2):
+        out = jax.jit(lambda k, g=groups: env.rollouts(params, k, random_policy,
+                                                       groups=g))(keys)
+        assert sorted(out) == sorted(ref)
+        for name in ("actions", "infeasible", "invalid", "placed"):
+            np.testing.assert_array_equal(np.asarray(out[name]), np.asarray(ref[name]))
+        for name in ("xy", "reward", "proxy", "wirelength", "density", "congestion"):
+            np.testing.assert_allclose(np.asarray(out[name]), np.asarray(ref[name]),
+                                       rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_env__terminals_groups_must_divide_the_batch():
+    env, params = _soft_env("fd")
+    states = jax.tree.map(lambda x: jnp.stack([x] * 3), env.reset(params)[0])
+    with pytest.raises(placer.PlacerInputError, match="multiple of groups"):
+        env.terminals(states, params, groups=2)
