@@ -5,7 +5,7 @@ start, with PPO settings overridden; writes a JSON line and the placement.
         --out /tmp/rl/ariane133 [--ppo imitation_elite=true imitation_states=both]
 
 ``--ppo key=value ...`` replaces PPOConfig defaults for the fine-tuning
-(place() fine-tunes with today's PPO defaults), e.g. to ablate the elite.
+(``place(..., ppo={...})``), e.g. to ablate the elite.
 The JSON line holds the float64 proxy of the agent's placement (after
 refinement with --refine), its terms, the legality violations, the
 fine-tuning's updates and seconds, and the settings. The progress lines
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import os
 import sys
@@ -25,7 +24,6 @@ import time
 from pathlib import Path
 
 import placer
-import placer.rl.train as rl_train
 from placer.config import PPOConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +33,7 @@ if not SHARED.exists():
 ARIANE = SHARED / "netlists" / "ariane133_ng45"
 
 
-def ppo_overrides(items: list[str]) -> dict:
+def parse_ppo(items: list[str]) -> dict:
     """{field: value} of "key=value" strings, typed as PPOConfig's fields."""
     fields = {f.name: f for f in dataclasses.fields(PPOConfig)}
     out = {}
@@ -63,16 +61,12 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="path prefix of .json and .plc")
     ap.add_argument("--ppo", nargs="*", default=[], metavar="KEY=VALUE")
     a = ap.parse_args()
-    over = ppo_overrides(a.ppo)
-    PPOConfig(**over)                         # bad values fail before the run
-    if over:
-        # fine_tune builds PPOConfig(...) itself: give it these defaults
-        rl_train.PPOConfig = functools.partial(PPOConfig, **over)
+    over = parse_ppo(a.ppo)
     nl = placer.load_netlist(str(ARIANE / "netlist.pb.txt.gz"),
                              str(ARIANE / "legalized.plc"))
     t = time.perf_counter()
     res = placer.place(nl, method="rl", budget_s=a.budget, refine=a.refine,
-                       soft=a.soft, seed=a.seed, progress=True)
+                       soft=a.soft, seed=a.seed, progress=True, ppo=over or None)
     wall = time.perf_counter() - t
     c = placer.proxy_cost(res)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -193,12 +194,16 @@ class RLOptions:
             policy's training value.
         policy: a Policy, a policy checkpoint directory, or None (the policy
             shipped with placer).
+        ppo: with budget_s: PPO settings for the fine-tuning that replace
+            today's defaults, as a PPOConfig or a dict of its fields (e.g.
+            ``{"imitation_elite": True}``); None: the defaults.
     """
 
     samples: int = 16
     greedy: bool = True
     envs: Optional[int] = None
     policy: Any = None
+    ppo: Any = None
 
     def __post_init__(self):
         _positive("samples", self.samples, 0)
@@ -206,6 +211,36 @@ class RLOptions:
             raise PlacerInputError("the rl method needs samples > 0 or greedy=True")
         if self.envs is not None:
             _positive("envs", self.envs)
+        if self.ppo is not None:
+            ppo_overrides(self.ppo)        # a typo fails here, before any work
+
+
+def ppo_overrides(ppo) -> dict:
+    """{field: value} of PPO settings given as a PPOConfig or a dict of its
+    fields, checked by building the PPOConfig.
+
+    Raises:
+        PlacerInputError: an unknown field, a value of the wrong type, or not
+            a PPOConfig or dict.
+    """
+    if isinstance(ppo, PPOConfig):
+        return dataclasses.asdict(ppo)
+    if not isinstance(ppo, Mapping):
+        raise PlacerInputError(f"ppo must be a PPOConfig or a dict of its fields, "
+                               f"not {type(ppo).__name__}")
+    ppo = dict(ppo)
+    fields = {f.name: f for f in dataclasses.fields(PPOConfig)}
+    bad = sorted(set(ppo) - set(fields))
+    if bad:
+        raise PlacerInputError(f"unknown PPO setting(s) {', '.join(bad)}; known: "
+                               f"{', '.join(fields)}")
+    for k, v in ppo.items():
+        kind = type(getattr(PPOConfig(), k))
+        if kind is float and isinstance(v, int) and not isinstance(v, bool):
+            continue
+        if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
+            raise PlacerInputError(f"ppo.{k} must be {kind.__name__}, got {v!r}")
+    return dict(ppo)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ def place_policy(problem: Problem, opts: RLOptions) -> Placed:
         pol, info["fine_tune"] = fine_tune(
             pol, problem.netlist, problem.budget_s, seed=problem.seed,
             num_envs=opts.envs, t_started=problem.t0, log=problem.report,
-            soft=problem.env.spec.soft)
+            soft=problem.env.spec.soft, ppo_settings=opts.ppo)
     xy, cost, episode = best_episode(problem.env, problem.params, problem.netlist,
                                      pol, samples=opts.samples, greedy=opts.greedy,
                                      seed=problem.seed)

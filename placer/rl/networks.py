@@ -268,11 +268,11 @@ class GridHead(nn.Module):
             if wire is None:
                 raise ValueError("wire_prior needs the wire-mask channels")
             if self.wire_prior_log:
-                u = self.param(PRIOR_LOG_SCALE, nn.initializers.zeros_init(), ())
-                scale = self.wire_prior * jnp.exp(PRIOR_LOG_RATE * u)
+                raw = self.param(PRIOR_LOG_SCALE, nn.initializers.zeros_init(), ())
             else:
-                scale = self.param(PRIOR_SCALE,
-                                   nn.initializers.constant(self.wire_prior), ())
+                raw = self.param(PRIOR_SCALE,
+                                 nn.initializers.constant(self.wire_prior), ())
+            scale = _scale_of(raw, self.wire_prior, self.wire_prior_log)
             logits = with_wire_prior(logits, scale, wire, self.wire_prior_log)
         return logits, pooled
 
@@ -286,12 +286,17 @@ PRIOR_LOG_SCALE = "wire_prior_log_scale"
 PRIOR_LOG_RATE = 10.0
 
 
+def _scale_of(raw, wire_prior: float, log: bool):
+    """The prior's scale from its parameter: wire_prior x exp(PRIOR_LOG_RATE
+    u) in log space, the parameter itself otherwise."""
+    return wire_prior * jnp.exp(PRIOR_LOG_RATE * raw) if log else raw
+
+
 def prior_scale(net: PolicyValue, params) -> jax.Array:
     """The heuristic prior's current scale in ``params`` of ``net``."""
     head = params["params"]["policy_head"]
-    if net.wire_prior_log:
-        return net.wire_prior * jnp.exp(PRIOR_LOG_RATE * head[PRIOR_LOG_SCALE])
-    return head[PRIOR_SCALE]
+    name = PRIOR_LOG_SCALE if net.wire_prior_log else PRIOR_SCALE
+    return _scale_of(head[name], net.wire_prior, net.wire_prior_log)
 
 
 def with_log_prior(params, wire_prior: float):

@@ -47,7 +47,7 @@ import jax
 import numpy as np
 
 from placer.checkpoint import CheckpointStore, save_checkpoint
-from placer.config import PPOConfig, TrainRLConfig
+from placer.config import PPOConfig, TrainRLConfig, ppo_overrides
 from placer.cost.incremental import move_arrays
 from placer.env.env import make_env
 from placer.errors import PlacerInputError
@@ -325,7 +325,7 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
 
 def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
               num_envs: int | None = None, t_started: float | None = None,
-              log=None, soft: str | None = None):
+              log=None, soft: str | None = None, ppo_settings=None):
     """``policy`` fine-tuned on ``netlist`` by PPO for about ``budget_s``
     seconds (placer.place(method="rl", budget_s=...)).
 
@@ -333,8 +333,9 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
     last update's duration stays within the budget, and at least one runs,
     so a budget shorter than the compilation is exceeded. The PPO settings
     are today's defaults (placer.config.PPOConfig: the best settings
-    measured, e.g. gae_lambda 1 and the imitation loss), not those saved with
-    the policy, except the episodes per update; the network and the
+    measured, e.g. gae_lambda 1 and the imitation loss) with ``ppo_settings``
+    over them, not those saved with the policy, except the episodes per
+    update; the network and the
     force-directed steps are the policy's. Optimizer state and reward
     statistics start fresh. The returned facts list the saved settings that
     were replaced (``replaced_settings``).
@@ -350,6 +351,9 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
         log: None, or a function called with a line per update.
         soft: the episodes' soft-macro placer, whose proxy is the reward
             ("fd" or "analytical"); None: the policy's training one.
+        ppo_settings: PPO settings replacing today's defaults (a PPOConfig or
+            a dict of its fields; placer.config.ppo_overrides); ``num_envs``
+            wins over them.
 
     Returns:
         (the fine-tuned Policy, {"updates", "seconds", "proxy" (the last
@@ -367,8 +371,10 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
                                "the float policy, then quantize it")
     meta = policy.meta
     saved = dict(meta.get("ppo", {}))
-    current = dataclasses.asdict(PPOConfig())
-    ppo_fields = {"num_envs": saved.get("num_envs", current["num_envs"])}
+    over = ppo_overrides(ppo_settings) if ppo_settings is not None else {}
+    current = {**dataclasses.asdict(PPOConfig()), **over}
+    ppo_fields = {**over, "num_envs": over.get("num_envs", saved.get(
+        "num_envs", current["num_envs"]))}
     replaced = {k: {"saved": v, "used": current[k]} for k, v in saved.items()
                 if k in current and k != "num_envs" and current[k] != v}
     if num_envs is not None:

@@ -252,6 +252,25 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
         fine_tune(dataclasses.replace(policy, meta={**policy.meta,
                                                     "format": "placer-policy-quant/1"}),
                   nl, budget_s=1.0)
+    # ppo= replaces today's defaults for the fine-tuning (the policy's saved
+    # imitation_coef 0 kept here, and the learning rate changed); num_envs
+    # from the policy unless given
+    out = placer.place(nl, method="rl", policy=policy, budget_s=1e-3, samples=2,
+                       soft="fd", ppo={"imitation_coef": 0.0, "learning_rate": 1e-3})
+    info = out.metadata["placer"]["fine_tune"]
+    assert "imitation_coef" not in info["replaced_settings"]
+    assert info["replaced_settings"]["learning_rate"] == {
+        "saved": policy.meta["ppo"]["learning_rate"], "used": 1e-3}
+    tuned, _ = fine_tune(policy, nl, budget_s=1e-3,
+                         ppo_settings=PPOConfig(num_envs=2, imitation_coef=0.0))
+    assert tuned.meta["ppo"]["num_envs"] == 2
+    assert tuned.meta["ppo"]["imitation_coef"] == 0.0
+    for bad, match in (({"imitation_coeff": 0.1}, "unknown PPO setting"),
+                       ({"num_envs": 2.5}, "ppo.num_envs must be int"),
+                       ({"imitation_elite": 1}, "must be bool"),
+                       ("imitation_coef=0", "PPOConfig or a dict")):
+        with pytest.raises(PlacerInputError, match=match):
+            placer.place(nl, method="rl", policy=policy, budget_s=1.0, ppo=bad)
 
 
 def test_training_designs__lineage_of_a_policy():
