@@ -31,6 +31,11 @@ from placer.stdcell.force_directed import FDSchedule, fd_arrays, force_directed
 
 # Soft-macro placers the terminal step can run (EnvSpec.soft).
 SOFT_PLACERS = ("fd", "analytical")
+# The padded (soft macro, macro) pairs one vmapped chunk of terminal steps may
+# hold (PlacementEnv.terminals): Ariane133's 798,720 pairs run one episode at
+# a time, 1.76x (force-directed) and 1.29x (analytical) faster than 8
+# vmapped, and 2 or 4 at a time were slower than 1 (bench_terminal.py).
+TERMINAL_CHUNK_PAIRS = 1 << 19
 
 
 @struct.dataclass
@@ -293,34 +298,53 @@ class PlacementEnv:
         return {"reward": reward.astype(xy.dtype), "xy": xy, **terms}
 
     def terminals(self, states: EnvState, params: EnvParams,
-                  groups: int = 1) -> dict:
-        """``terminal`` of a batch of final states (leading axis B), one
-        episode after another (``lax.map``) rather than vmapped.
+                  groups: int = 1, chunk: int | None = None) -> dict:
+        """``terminal`` of a batch of final states (leading axis B): vmapped
+        in chunks of ``chunk`` episodes, the chunks one after another
+        (``lax.map``).
 
         The soft-macro placers are long loops over small arrays; vmapped on
-        a CPU their B copies compete for the cache: on Ariane133 (one core,
-        8 episodes; experiments/bench_terminal.py) the force-directed pass
-        took 4.26 s vmapped and 2.39 s mapped, the analytical placer 13.1 s
-        and 9.3 s. ``groups`` (a divisor of B, e.g. the device count of a
-        data-parallel mesh) splits the batch into that many vmapped groups
-        that each run their episodes in turn, so every device keeps its own
-        share. The results are those of ``vmap(terminal)`` up to float
-        summation order.
+        a CPU, B copies of a large design's working set compete for the
+        cache: on Ariane133 (one core, 8 episodes;
+        experiments/bench_terminal.py) the force-directed pass took 4.45 s
+        vmapped and 2.53 s one episode at a time, the analytical placer 12.7
+        s and 9.8 s. A small design's loops are too short to fill the machine
+        alone, so it keeps the vmap. ``chunk`` (default
+        ``terminal_chunk(params)``) sets the episodes vmapped together.
+        ``groups`` (a divisor of B, e.g. the device count of a data-parallel
+        mesh) splits the batch into that many vmapped groups first, so every
+        device keeps its own share. The results are those of
+        ``vmap(terminal)`` up to float summation order.
         """
         b = jax.tree.leaves(states)[0].shape[0]
         if b % groups:
             raise PlacerInputError(f"the batch ({b}) is not a multiple of groups "
                                    f"({groups})")
+        size = b // groups
+        chunk = min(size, self.terminal_chunk(params) if chunk is None else chunk)
 
         def one(s):
             return self.terminal(s, params)
 
+        def run(g):
+            if chunk >= size:
+                return jax.vmap(one)(g)
+            return jax.lax.map(one, g, batch_size=None if chunk == 1 else chunk)
+
         if groups == 1:
-            return jax.lax.map(one, states)
-        split = jax.tree.map(lambda x: x.reshape(groups, b // groups, *x.shape[1:]),
-                             states)
-        out = jax.vmap(lambda g: jax.lax.map(one, g))(split)
+            return run(states)
+        split = jax.tree.map(lambda x: x.reshape(groups, size, *x.shape[1:]), states)
+        out = jax.vmap(run)(split)
         return jax.tree.map(lambda x: x.reshape(b, *x.shape[2:]), out)
+
+    def terminal_chunk(self, params: EnvParams) -> int:
+        """Episodes whose terminal steps ``terminals`` vmaps together: as
+        many as keep the padded (soft macro, macro) pairs of the chunk within
+        TERMINAL_CHUNK_PAIRS (Ariane133, 832 x 960 pairs: 1; a design of 64 x
+        64: 128)."""
+        arr = params.analytical if self.spec.soft == "analytical" else params.fd
+        pairs = int(arr.soft_node.shape[0]) * int(arr.macro_node.shape[0])
+        return max(1, TERMINAL_CHUNK_PAIRS // max(pairs, 1))
 
     def step(self, state: EnvState, action: jnp.ndarray,
              params: EnvParams) -> tuple[EnvState, TimeStep]:
@@ -377,12 +401,13 @@ class PlacementEnv:
         return out
 
     def rollouts(self, params: EnvParams, keys: jax.Array, policy,
-                 groups: int = 1) -> dict:
+                 groups: int = 1, chunk: int | None = None) -> dict:
         """``rollout`` for each of the (B, 2) keys: the steps vmapped, the
-        terminal steps (soft macros and cost) in turn (``terminals``).
-        Returns the dicts of ``rollout`` stacked along a leading B axis."""
+        terminal steps (soft macros and cost) by ``terminals`` (a large
+        design's one episode after another). Returns the dicts of
+        ``rollout`` stacked along a leading B axis."""
         out = jax.vmap(lambda k: self.rollout(params, k, policy, finish=False))(keys)
-        out.update(self.terminals(out.pop("state"), params, groups))
+        out.update(self.terminals(out.pop("state"), params, groups, chunk))
         return out
 
 

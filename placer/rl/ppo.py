@@ -223,8 +223,8 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
         env.terminal (reward, proxy terms, xy) plus ``infeasible``. With
         ``finish=False`` the dict holds the final EnvState under "state"
         instead of the terminal's entries: batched callers vmap the steps and
-        run the terminal steps in turn (``finish_episodes``), which is faster
-        on a CPU.
+        finish the episodes with ``finish_episodes`` (a large design's one
+        after another, which is faster on a CPU).
     """
     env_params = problem.env_params
     state, ts = env.reset(env_params)
@@ -264,8 +264,8 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
 def finish_episodes(env: PlacementEnv, env_params, out: dict,
                     groups: int = 1) -> dict:
     """The terminal dicts of a batch of episodes rolled out with
-    ``finish=False``: env.terminals (in turn, within ``groups`` vmapped
-    groups) replaces the "state" entry."""
+    ``finish=False``: env.terminals (chunks of episodes one after another,
+    within ``groups`` vmapped groups) replaces the "state" entry."""
     out = dict(out)
     out.update(env.terminals(out.pop("state"), env_params, groups))
     return out
@@ -479,8 +479,8 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
         shard: None, or a function applied to every array whose leading axis
             is the batch (environments, transitions, minibatch rows): a
             sharding constraint for data parallelism (placer.rl.parallel).
-        groups: the episodes' terminal steps run in turn within this many
-            vmapped groups (PlacementEnv.terminals): the device count of a
+        groups: the episodes' terminal steps run by PlacementEnv.terminals
+            within this many vmapped groups: the device count of a
             data-parallel mesh, 1 on one device.
         terminals_in_turn: False vmaps the terminal steps with the rest of
             the rollout (the code before session 7; for benchmarks).

@@ -194,18 +194,22 @@ def _soft_env(soft):
     return _CACHE[key]
 
 
-@pytest.mark.parametrize("soft", ["fd", "analytical"])
+# the analytical variant compiles its own placer (40 s): slow
+@pytest.mark.parametrize("soft", ["fd", pytest.param("analytical",
+                                                     marks=pytest.mark.slow)])
 def test_env__rollouts_in_turn_equal_vmapped_rollouts(soft):
-    """env.rollouts (steps vmapped, terminal steps one after another, in 1 or
-    2 groups) gives what vmap(env.rollout) gives, up to float summation
-    order: the same actions and flags, the same final positions and costs."""
+    """env.rollouts (steps vmapped, terminal steps one after another or in
+    chunks, in 1 or 2 groups) gives what vmap(env.rollout) gives, up to float
+    summation order: the same actions and flags, the same final positions
+    and costs. A design this small vmaps all its episodes by default."""
     env, params = _soft_env(soft)
+    assert env.terminal_chunk(params) >= 4
     keys = jax.random.split(jax.random.PRNGKey(3), 4)
     ref = jax.jit(jax.vmap(lambda k: env.rollout(params, k, random_policy)))(keys)
     assert (np.asarray(ref["xy"]) != np.asarray(params.init_xy)[None]).any()
-    for groups in (1, 2):
-        out = jax.jit(lambda k, g=groups: env.rollouts(params, k, random_policy,
-                                                       groups=g))(keys)
+    for groups, chunk in ((2, 1), (1, 3)):
+        out = jax.jit(lambda k, g=groups, c=chunk: env.rollouts(
+            params, k, random_policy, groups=g, chunk=c))(keys)
         assert sorted(out) == sorted(ref)
         for name in ("actions", "infeasible", "invalid", "placed"):
             np.testing.assert_array_equal(np.asarray(out[name]), np.asarray(ref[name]))
