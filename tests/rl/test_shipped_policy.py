@@ -41,3 +41,23 @@ def test_shipped_policy__records_its_training_designs_and_no_ariane():
     names = [meta["netlist"], *meta["netlists"]]
     assert names and all(isinstance(n, str) and n for n in names)
     assert not [n for n in names if "ariane" in n.lower()], names
+
+
+def test_shipped_policy__was_trained_with_todays_defaults():
+    """The shipped policy's saved settings are today's defaults (its network's
+    and PPO's, but for the episodes per update the README's command sets),
+    so the README's command makes it again and no older default (e.g. the
+    prior's linear scale, or gae_lambda) hides in it."""
+    import dataclasses
+
+    from placer.config import PolicyConfig, PPOConfig
+
+    meta = placer.load_policy().meta
+    assert meta["model"] == json_like(dataclasses.asdict(PolicyConfig()))
+    assert meta["ppo"] == json_like(dataclasses.asdict(PPOConfig(num_envs=8)))
+    assert meta["soft"] == "analytical"
+
+
+def json_like(d: dict) -> dict:
+    """Tuples as lists, as the JSON metadata stores them."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
