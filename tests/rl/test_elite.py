@@ -67,6 +67,8 @@ def test_select_episodes__known_answer():
     assert not np.isfinite(float(s[0]))
 
 
+# 40-50 s (the elite is off by default): slow
+@pytest.mark.slow
 def test_update__elite_persists_and_never_worsens():
     """With imitation_elite the update carries the elite (one trace): its
     proxy never rises from one update to the next, it is at most the
@@ -134,8 +136,10 @@ def test_ppo_loss__state_imitation_term():
     with_t, m = ppo.ppo_loss(net, params, pr,
                              flat.replace(target=target, target_weight=tw),
                              adv, ret, cfg)
-    logits = jax.jit(jax.vmap(
-        lambda o, w: ppo.apply_policy(net, params, pr, o, w)[0]))(flat.obs, flat.wire)
+    # vmapped, not jitted: the per-observation network reads the padded
+    # graph's sizes on the host (jraph's padding mask), concrete only here
+    logits = jax.vmap(
+        lambda o, w: ppo.apply_policy(net, params, pr, o, w)[0])(flat.obs, flat.wire)
     ce = imitation.imitation_loss(logits, flat.obs.action_mask, target, tw)
     np.testing.assert_allclose(float(m["state_imitation_loss"]), float(ce), rtol=1e-5)
     np.testing.assert_allclose(float(with_t), float(base) + 0.7 * float(ce),
