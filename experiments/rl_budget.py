@@ -2,7 +2,8 @@
 start, with PPO settings overridden; writes a JSON line and the placement.
 
     python experiments/rl_budget.py --budget 1800 [--refine] [--soft analytical] \\
-        --out /tmp/rl/ariane133 [--ppo imitation_elite=true imitation_states=both]
+        --out /tmp/rl/ariane133 [--ppo imitation_elite=true imitation_states=both] \\
+        [--policy CHECKPOINT]
 
 ``--ppo key=value ...`` replaces PPOConfig defaults for the fine-tuning
 (``place(..., ppo={...})``), e.g. to ablate the elite.
@@ -60,20 +61,23 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True, help="path prefix of .json and .plc")
     ap.add_argument("--ppo", nargs="*", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--policy", default=None,
+                    help="a policy checkpoint (default: the shipped policy)")
     a = ap.parse_args()
     over = parse_ppo(a.ppo)
     nl = placer.load_netlist(str(ARIANE / "netlist.pb.txt.gz"),
                              str(ARIANE / "legalized.plc"))
     t = time.perf_counter()
     res = placer.place(nl, method="rl", budget_s=a.budget, refine=a.refine,
-                       soft=a.soft, seed=a.seed, progress=True, ppo=over or None)
+                       soft=a.soft, seed=a.seed, progress=True, ppo=over or None,
+                       policy=a.policy)
     wall = time.perf_counter() - t
     c = placer.proxy_cost(res)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     placer.save_placement(res, a.out + ".plc")
     meta = res.metadata["placer"]
     record = {"budget_s": a.budget, "refine": a.refine, "soft": a.soft,
-              "seed": a.seed, "ppo": over, "proxy": c.proxy,
+              "seed": a.seed, "ppo": over, "policy": a.policy, "proxy": c.proxy,
               "wirelength": c.wirelength, "density": c.density,
               "congestion": c.congestion, "wall_s": wall,
               "legality_violations": len(placer.check_legality(res)),
