@@ -320,6 +320,9 @@ class PlacementEnv:
         if b % groups:
             raise PlacerInputError(f"the batch ({b}) is not a multiple of groups "
                                    f"({groups})")
+        if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int)
+                                  or chunk < 1):
+            raise PlacerInputError(f"chunk must be a positive integer, got {chunk!r}")
         size = b // groups
         chunk = min(size, self.terminal_chunk(params) if chunk is None else chunk)
 

@@ -223,3 +223,6 @@ def test_env__terminals_groups_must_divide_the_batch():
     states = jax.tree.map(lambda x: jnp.stack([x] * 3), env.reset(params)[0])
     with pytest.raises(placer.PlacerInputError, match="multiple of groups"):
         env.terminals(states, params, groups=2)
+    for bad in (0, 1.5, True):
+        with pytest.raises(placer.PlacerInputError, match="chunk must be a positive"):
+            env.terminals(states, params, chunk=bad)
