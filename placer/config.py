@@ -217,7 +217,8 @@ class RLOptions:
 
 def ppo_overrides(ppo) -> dict:
     """{field: value} of PPO settings given as a PPOConfig or a dict of its
-    fields, checked by building the PPOConfig.
+    fields, each name and value type checked against PPOConfig's (a choice
+    such as imitation_states is checked where the update is built).
 
     Raises:
         PlacerInputError: an unknown field, a value of the wrong type, or not
@@ -240,7 +241,7 @@ def ppo_overrides(ppo) -> dict:
             continue
         if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
             raise PlacerInputError(f"ppo.{k} must be {kind.__name__}, got {v!r}")
-    return dict(ppo)
+    return ppo
 
 
 @dataclass(frozen=True)
