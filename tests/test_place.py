@@ -69,6 +69,7 @@ def test_place__fair_start_ignores_input_positions(method):
     np.testing.assert_array_equal(a.node_orient, b.node_orient)
 
 
+@pytest.mark.slow
 def test_place__refine_never_worsens():
     """Refinement after greedy gives a legal placement no worse than greedy."""
     g = placer.proxy_cost(_placed("greedy")).proxy

@@ -95,6 +95,7 @@ def test_place__with_a_quantized_policy_is_legal(tmp_path):
     np.testing.assert_array_equal(again.node_xy, out.node_xy)
 
 
+@pytest.mark.slow
 def test_quantize_gradient__fine_tunes_thresholds_on_recorded_states():
     q = placer.quantize(small_policy(), bits=4, method="gradient",
                         netlist=synth_small(), steps=12, samples=0, batch_size=8)

@@ -107,7 +107,8 @@ def test_spatial_predictor__node_permutation_invariant(synth, physical):
     np.testing.assert_allclose(p2, p1, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("physical", [False, True])
+@pytest.mark.parametrize("physical", [pytest.param(False, marks=pytest.mark.slow),
+                                      True])
 def test_spatial_predictor__graph_and_map_padding_change_nothing(synth, physical):
     """A larger GraphSpec, or a larger padded map, gives the same predictions."""
     small = netlist_graph(synth)

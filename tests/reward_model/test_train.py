@@ -52,6 +52,7 @@ def _losses(out):
             for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_train__loss_falls_on_a_tiny_dataset(dataset, tmp_path):
     """Training loss over the first 50 steps is above that of the last 50."""
     train(_cfg(dataset, tmp_path / "a", 300, eval_every=50, learning_rate=3e-3),

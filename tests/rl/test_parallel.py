@@ -18,6 +18,7 @@ from tests.rl.probe import PROBE_CFG
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_parallel_update__two_devices_match_one(tmp_path):
     """On 2 forced host devices, one probe update matches this process's
     single-device update to float tolerance, and the program really is

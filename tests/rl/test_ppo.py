@@ -143,6 +143,7 @@ def test_wire_features__probe_known_answer():
     np.testing.assert_allclose(g[:, 1], want / 8, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_rollout__keeps_the_wire_channels_the_policy_saw():
     """A wire-mask rollout stores each step's wire-mask channels (the probe's
     first step: shape (r + c) / 6 and cost (r + c) / 8, as in the known

@@ -209,6 +209,7 @@ def test_train__several_netlists_in_turn_and_resume(tmp_path):
     assert meta["netlists"] == ["tiny", "probe_b"]
 
 
+@pytest.mark.slow
 def test_place_rl__budget_fine_tunes_first(tmp_path):
     """place(method="rl", budget_s=...) fine-tunes the policy on the netlist
     (at least one PPO update, here exactly one: the budget is shorter than
