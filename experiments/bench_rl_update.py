@@ -19,7 +19,9 @@ without the imitation loss (``ppo.imitation_coef=0``), which shows what the
 expert-iteration step costs; ``new-vmapped`` the default with the
 episodes' terminal steps (soft macros, cost) vmapped with the rest of the
 rollout, as before session 7 (``old`` and ``stored-big`` vmap them too);
-``elite-sampled`` the default with the elite and the imitation loss on the sampled states (``ppo.imitation_elite``,
+``frozen`` the default with the encoder frozen (``model.freeze_encoder``:
+no gradient through it, and its pass runs once per update, not once per
+minibatch); ``elite-sampled`` the default with the elite and the imitation loss on the sampled states (``ppo.imitation_elite``,
 ``ppo.imitation_states=sampled``: no replay of the improved episode).
 "Macro placements / s" counts the trained placements: envs x macros per
 update over the update's seconds.
@@ -61,6 +63,9 @@ PATHS = {"old": (BIG, {"stored_maps": False, "imitation_coef": 0.0}, True),
          # today's default with the episodes' terminal steps vmapped (session 6)
          "new-vmapped": ({}, {}, False),
          "new-noimit": ({}, {"imitation_coef": 0.0}, False),
+         # today's default with the encoder frozen (model.freeze_encoder): its
+         # pass runs once per update instead of once per minibatch
+         "frozen": ({"freeze_encoder": True}, {}, False),
          # the elite with the imitation on the sampled states only (no replay)
          "elite-sampled": ({}, {"imitation_elite": True,
                                 "imitation_states": "sampled"}, False)}
@@ -98,7 +103,7 @@ def main() -> None:
                          "head), stored-big (stored maps, the big head), new "
                          "(the defaults), new-vmapped (new, terminal steps "
                          "vmapped), new-noimit (new with ppo.imitation_coef=0), "
-                         "elite-sampled")
+                         "frozen (new, model.freeze_encoder), elite-sampled")
     a = ap.parse_args()
     load0 = os.getloadavg()
     nl = placer.load_netlist(a.netlist, a.plc)

@@ -42,7 +42,7 @@ from placer.cost.wiremask import wire_increase
 from placer.env.env import EnvParams, Observation, current_entries
 from placer.errors import PlacerInputError
 from placer.models.conv import Conv
-from placer.models.gnn import KERNEL_INIT, MLP, EdgeCentricEncoder
+from placer.models.gnn import KERNEL_INIT, MLP, EdgeCentricEncoder, EncoderOutput
 from placer.models.graph import (
     STATIC_FEATURES,
     NetlistGraph,
@@ -575,9 +575,10 @@ def _sub(params: Any, *path: str) -> dict:
     return {"params": p}
 
 
-def head_tables(net: PolicyValue, params: Any, graph: NetlistGraph,
-                env_params: EnvParams) -> HeadTables:
-    """The HeadTables of ``graph`` under ``params`` (one encoder pass)."""
+def encode_netlist(net: PolicyValue, params: Any,
+                   graph: NetlistGraph) -> EncoderOutput:
+    """The encoder's output over the netlist (``encoder_input="netlist"``),
+    what HeadTables start from; gradient-free with ``freeze_encoder``."""
     graph = jax.tree.map(jnp.asarray, graph)
     vp = graph.graph.nodes.shape[0]
     g_enc = placement_graph(graph, jnp.zeros((vp, 2)), None, jnp.zeros(vp, bool),
@@ -586,12 +587,24 @@ def head_tables(net: PolicyValue, params: Any, graph: NetlistGraph,
         _sub(params, "encoder"), g_enc)
     if net.freeze_encoder:
         enc = jax.lax.stop_gradient(enc)
+    return enc
+
+
+def head_tables(net: PolicyValue, params: Any, graph: NetlistGraph,
+                env_params: EnvParams, enc: EncoderOutput | None = None
+                ) -> HeadTables:
+    """The HeadTables of ``graph`` under ``params`` (one encoder pass, or
+    none given ``enc``: encode_netlist's output, e.g. of a frozen encoder
+    computed once for many calls)."""
+    graph = jax.tree.map(jnp.asarray, graph)
+    if enc is None:
+        enc = encode_netlist(net, params, graph)
     node_project = nn.Dense(net.conv_embed, kernel_init=KERNEL_INIT)
     v = node_project.apply(_sub(params, "policy_head", "node_project"), enc.nodes)
     r, c = net.grid_rows, net.grid_cols
     x = placement_features(graph, env_params.init_xy, env_params.orient,
                            env_params.fixed_placed)
-    fixed = (x[:, _PLACED] > 0) & jraph.get_node_padding_mask(g_enc)
+    fixed = (x[:, _PLACED] > 0) & jraph.get_node_padding_mask(graph.graph)
     lo, hi = node_boxes(x[:, _XY:_XY + 2], x[:, _WH:_WH + 2])
     order = env_params.order
     on = jnp.arange(order.shape[0]) < env_params.num_to_place

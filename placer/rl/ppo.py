@@ -35,6 +35,7 @@ from placer.models.graph import NetlistGraph
 from placer.rl import imitation, shaping
 from placer.rl.networks import (
     PolicyValue,
+    encode_netlist,
     head_maps,
     head_tables,
     masked_entropy,
@@ -501,6 +502,7 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
     if net.value_prior and cfg.reward_norm == "batch":
         raise PlacerInputError("model.value_prior needs reward_norm running or none")
     b = cfg.num_envs
+    hoist_encoder = net.freeze_encoder and cfg.stored_maps and stores_maps(net)
 
     def update(ts: TrainState, problem: Problem) -> tuple[TrainState, dict]:
         key, k_roll, k_sgd = jax.random.split(ts.key, 3)
@@ -550,6 +552,10 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
                 tw = (traj.valid & legal & best_ok).astype(jnp.float32)
                 traj = traj.replace(target=target, target_weight=tw)
                 expert_metrics["state_steps"] = jnp.sum(tw) / b
+        # a frozen encoder's output does not depend on the parameters being
+        # trained: one pass per update instead of one per minibatch
+        enc = (encode_netlist(net, ts.params, problem.graph)
+               if hoist_encoder else None)
         adv, ret = compute_gae(rewards.T, traj.value.T, traj.last.T, cfg.gamma,
                                cfg.gae_lambda)
         adv, ret = adv.T, ret.T                                   # (B, T)
@@ -562,7 +568,8 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
 
             def loss_fn(p):
                 # one encoder pass for the PPO and the imitation losses
-                tables = (head_tables(net, p, problem.graph, problem.env_params)
+                tables = (head_tables(net, p, problem.graph, problem.env_params,
+                                      enc)
                           if batch.maps is not None else None)
                 loss, m = ppo_loss(net, p, problem, batch, a, rt, cfg, value_norm,
                                    tables)

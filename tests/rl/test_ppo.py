@@ -229,6 +229,35 @@ def test_policy_value__frozen_encoder_gets_no_gradient():
     assert float(jnp.abs(g["policy_head"]["logits"]["kernel"]).max()) > 0.0
 
 
+@pytest.mark.slow   # compiles an update of its own
+def test_update__frozen_encoder_stays_and_is_encoded_once():
+    """With freeze_encoder (stored maps) the update encodes the netlist once
+    (networks.encode_netlist, outside the minibatches), trains the heads and
+    leaves the encoder exactly as it was; HeadTables built from that one
+    encoding equal those that encode themselves. One trace."""
+    from placer.rl.networks import encode_netlist, head_tables, stores_maps
+
+    env, problem = probe_problem()
+    net = small_net(freeze_encoder=True)
+    assert stores_maps(net) and PROBE_CFG.stored_maps
+    opt = ppo.make_optimizer(PROBE_CFG)
+    ts = ppo.init_train_state(env, net, problem, jax.random.PRNGKey(1), opt)
+    enc = encode_netlist(net, ts.params, problem.graph)
+    a = head_tables(net, ts.params, problem.graph, problem.env_params, enc)
+    b = head_tables(net, ts.params, problem.graph, problem.env_params)
+    chex.assert_trees_all_close(a, b, atol=0, rtol=0)
+    chex.clear_trace_counter()
+    update = jax.jit(chex.assert_max_traces(
+        ppo.make_update(env, net, PROBE_CFG, opt), n=1))
+    new = ts
+    for _ in range(2):
+        new, _ = update(new, problem)
+    before, after = ts.params["params"], new.params["params"]
+    chex.assert_trees_all_equal(before["encoder"], after["encoder"])
+    assert not np.array_equal(before["policy_head"]["logits"]["kernel"],
+                              after["policy_head"]["logits"]["kernel"])
+
+
 def _probe_update(**kw):
     """The probe's env, problem, network (kw: PolicyConfig overrides) and
     jitted functions (shared, through ppo.compiled, with the training-loop
