@@ -31,6 +31,7 @@ SOFT_PLACERS = ("analytical", "fd")
 ENCODER_INPUTS = ("placement", "netlist")
 REWARD_NORMS = ("running", "batch", "none")
 IMITATION_STATES = ("expert", "sampled", "both")
+IMITATION_SEARCHES = ("descent", "anneal")
 QUANT_METHODS = ("msqe", "gradient")
 
 
@@ -702,6 +703,16 @@ class PPOConfig:
             num_minibatches).
         imitation_radius: the local search's neighbourhood, in cells.
         imitation_sweeps: passes of the local search over the macros.
+        imitation_search: the search that improves the episodes. "descent":
+            coordinate descent, every macro to the best legal cell within
+            imitation_radius, imitation_sweeps times (improve_cells);
+            "anneal": a short simulated-annealing chain per episode
+            (anneal_cells: shifts within imitation_radius, swaps and jumps,
+            imitation_anneal_steps proposals, the temperature falling from
+            imitation_anneal_temp to a hundredth of it), which can leave a
+            local optimum of the descent.
+        imitation_anneal_steps: proposals per episode per update ("anneal").
+        imitation_anneal_temp: its starting temperature, in proxy units.
         imitation_elite: keep the K improved episodes as an elite carried
             from update to update (placer.rl.imitation.Elite): each update
             searches from the best K of its sampled episodes and the elite,
@@ -744,6 +755,10 @@ class PPOConfig:
     imitation_episodes: int = 1
     imitation_radius: int = 2
     imitation_sweeps: int = 1
+    imitation_search: str = field(default="descent",
+                                  metadata={"choices": IMITATION_SEARCHES})
+    imitation_anneal_steps: int = 2000
+    imitation_anneal_temp: float = 1e-3
     imitation_elite: bool = False
     imitation_states: str = field(default="expert",
                                   metadata={"choices": IMITATION_STATES})

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from placer.config import IMITATION_STATES, REWARD_NORMS, PPOConfig
+from placer.config import IMITATION_SEARCHES, IMITATION_STATES, REWARD_NORMS, PPOConfig
 from placer.cost.incremental import MoveArrays
 from placer.env.env import EnvParams, EnvSpec, Observation, PlacementEnv
 from placer.errors import PlacerInputError
@@ -331,7 +331,8 @@ def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
 
 def expert_batch(env: PlacementEnv, net: PolicyValue, problem: Problem,
                  traj: Transition, out: dict, cfg: PPOConfig,
-                 elite: imitation.Elite | None = None, replay: bool = True
+                 elite: imitation.Elite | None = None, replay: bool = True,
+                 key: jax.Array | None = None
                  ) -> tuple[imitation.ExpertBatch | None, dict,
                             imitation.Elite | None, tuple[jax.Array, jax.Array]]:
     """The imitation targets of one update (placer.rl.imitation): the
@@ -347,6 +348,7 @@ def expert_batch(env: PlacementEnv, net: PolicyValue, problem: Problem,
     as the new elite (None without one). ``replay=False`` skips the replay
     (the batch is then None). Last: (cells (M,), ok ()) of the best improved
     episode (ok: it is feasible), the labels of the sampled states.
+    ``key``: the search's randomness (``imitation_search="anneal"`` needs it).
 
     Raises:
         PlacerInputError: no move arrays in ``problem`` (see build_session),
@@ -372,9 +374,17 @@ def expert_batch(env: PlacementEnv, net: PolicyValue, problem: Problem,
             out["proxy"], out["infeasible"], traj.action, out["xy"], elite)
         ok = jnp.isfinite(score)
     ep = problem.env_params
-    cells, info = jax.vmap(lambda c, xy: imitation.improve_cells(
-        env.spec, ep, problem.moves, c, xy, cfg.imitation_radius,
-        cfg.imitation_sweeps))(start_cells, start_xy)
+    if cfg.imitation_search == "anneal":
+        if key is None:
+            raise PlacerInputError('imitation_search="anneal" needs a key')
+        cells, info = jax.vmap(lambda c, xy, kk: imitation.anneal_cells(
+            env.spec, ep, problem.moves, c, xy, kk, cfg.imitation_anneal_steps,
+            cfg.imitation_radius, cfg.imitation_anneal_temp))(
+                start_cells, start_xy, jax.random.split(key, k))
+    else:
+        cells, info = jax.vmap(lambda c, xy: imitation.improve_cells(
+            env.spec, ep, problem.moves, c, xy, cfg.imitation_radius,
+            cfg.imitation_sweeps))(start_cells, start_xy)
     okf = ok.astype(jnp.float32)
     after_or_inf = jnp.where(ok, info["after"], jnp.inf)
     b = jnp.argmin(after_or_inf)
@@ -495,6 +505,13 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
     if cfg.imitation_states not in IMITATION_STATES:
         raise PlacerInputError(f"unknown imitation_states {cfg.imitation_states!r}; "
                                f"known: {', '.join(IMITATION_STATES)}")
+    if cfg.imitation_search not in IMITATION_SEARCHES:
+        raise PlacerInputError(f"unknown imitation_search {cfg.imitation_search!r}; "
+                               f"known: {', '.join(IMITATION_SEARCHES)}")
+    if cfg.imitation_search == "anneal" and not (
+            cfg.imitation_anneal_steps >= 1 and cfg.imitation_anneal_temp > 0):
+        raise PlacerInputError("ppo.imitation_anneal_steps must be >= 1 and "
+                               "ppo.imitation_anneal_temp > 0")
     if ((cfg.imitation_elite or cfg.imitation_states != "expert")
             and not cfg.imitation_coef > 0):
         raise PlacerInputError("ppo.imitation_elite and ppo.imitation_states need "
@@ -540,7 +557,9 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
             expert, expert_metrics, elite, (best, best_ok) = expert_batch(
                 env, net, problem, traj, out, cfg,
                 ts.elite if elite_slots(cfg) else None,
-                replay=cfg.imitation_states != "sampled")
+                replay=cfg.imitation_states != "sampled",
+                # a stream of its own: the other draws stay as without it
+                key=jax.random.fold_in(k_sgd, 1))
             if not elite_slots(cfg):
                 elite = ts.elite
             if expert is not None:

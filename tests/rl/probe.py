@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax.numpy as jnp
+import numpy as np
+
 from placer.config import PolicyConfig, PPOConfig
+from placer.cost.incremental import move_arrays
 from placer.env.env import make_env
 from placer.models.graph import netlist_graph
 from placer.rl.networks import PolicyValue
@@ -45,3 +49,16 @@ def probe_problem():
 def small_net(rows: int = 4, cols: int = 4, **kw) -> PolicyValue:
     """The SMALL PolicyValue for an R x C grid (kw: PolicyConfig overrides)."""
     return PolicyValue.from_config(dataclasses.replace(SMALL, **kw), rows, cols)
+
+
+def probe_episode(cell: int):
+    """(env, env params, move arrays, cells (M,), final positions (V, 2)) of
+    the probe's one-macro episode that puts the macro at ``cell``: the
+    starting point of the local-search tests."""
+    env, pr = probe_problem()
+    ep = pr.env_params
+    mv = move_arrays(ep.cost, np.asarray(ep.order))
+    cells = jnp.zeros(ep.order.shape[0], jnp.int32).at[0].set(cell)
+    state, _ = env.reset(ep)
+    state, _ = env.place(state, jnp.int32(cell), ep)
+    return env, ep, mv, cells, env.final_placement(state, ep)

@@ -14,7 +14,7 @@ from placer.config import PPOConfig
 from placer.cost.incremental import init_state
 from placer.errors import PlacerInputError
 from placer.rl import imitation, ppo
-from tests.rl.probe import PROBE_CFG, small_net
+from tests.rl.probe import PROBE_CFG, probe_episode, small_net
 from tests.rl.test_signal import W, two_macro_problem
 
 
@@ -26,13 +26,14 @@ def _elite(proxy, m=3, v=2):
         proxy=jnp.asarray(proxy, jnp.float32))
 
 
-def _elite_update(states="expert"):
+def _elite_update(states="expert", **over):
     """(problem, cfg, the jitted update (one trace allowed), a TrainState with
-    an empty elite) on the two-macro design with imitation_elite."""
+    an empty elite) on the two-macro design with imitation_elite (over: more
+    PPOConfig overrides)."""
     env, pr = two_macro_problem()
     cfg = dataclasses.replace(PROBE_CFG, num_envs=4, imitation_coef=1.0,
                               imitation_episodes=1, imitation_elite=True,
-                              imitation_states=states)
+                              imitation_states=states, **over)
     net = small_net()
     opt = ppo.make_optimizer(cfg)
     chex.clear_trace_counter()
@@ -159,3 +160,58 @@ def test_update__state_labels_trace_once(states):
         assert np.isfinite(float(m["state_imitation_loss"]))
         assert ("expert_steps" in m) == (states == "both")
     assert ("expert_steps" in m) == (states == "both")
+
+
+def test_anneal_cells__probe_reaches_the_best_cell_and_scores_it_exactly():
+    """The probe's macro at cell 10 (row 2, col 2) is 2 + 2 cell steps from
+    the best cell 0 next to the port (test_signal's descent test). A chain
+    of 200 proposals at a temperature so low that only improvements pass
+    (1e-9) ends there; the cost it reports for its cells is the exact proxy
+    of a fresh evaluation. A chain hot enough to accept almost anything
+    (T = 10) still returns a placement no worse than its start: the best it
+    visited."""
+    env, ep, mv, cells, xy = probe_episode(10)
+    run = jax.jit(lambda c, k, t: imitation.anneal_cells(
+        env.spec, ep, mv, c, xy, k, 200, 2, t))
+    new, info = run(cells, jax.random.PRNGKey(0), 1e-9)
+    assert int(new[0]) == 0
+    # wirelength alone falls by 0.5 (test_signal: 0.625 -> 0.125)
+    assert float(info["before"]) - float(info["after"]) >= 0.5 - 1e-5
+    fresh = init_state(ep.cost, info["xy"], ep.orient, env.spec.weights).proxy
+    np.testing.assert_allclose(float(info["after"]), float(fresh), atol=1e-6)
+    want_xy = env.place(env.reset(ep)[0], new[0], ep)[0].xy[ep.order[0]]
+    np.testing.assert_allclose(info["xy"][ep.order[0]], want_xy, atol=1e-6)
+    for seed in range(3):
+        _, hot = run(cells, jax.random.PRNGKey(seed), 10.0)
+        assert float(hot["after"]) <= float(hot["before"]) + 1e-7
+
+
+@pytest.mark.slow   # compiles an update of its own (the elite's traces once by default)
+def test_update__anneal_search_keeps_an_elite_and_traces_once():
+    """imitation_search="anneal" inside the update: the elite never gets
+    worse from update to update, the search never worsens the episodes it
+    starts from, and the update reuses one trace."""
+    pr, _, update, ts = _elite_update(imitation_search="anneal",
+                                      imitation_anneal_steps=50)
+    last = np.inf
+    for _ in range(3):
+        ts, m = update(ts, pr)
+        assert float(m["expert_after"]) <= float(m["expert_before"]) + 1e-6
+        assert float(m["elite_proxy"]) <= last + 1e-6
+        last = float(m["elite_proxy"])
+    assert np.isfinite(last)
+
+
+def test_update__imitation_search_config_errors():
+    """An unknown search, or an anneal without proposals or temperature, is a
+    PlacerInputError where the update is built."""
+    env, _ = two_macro_problem()
+    net = small_net()
+    for over, match in (({"imitation_search": "tabu"}, "imitation_search"),
+                        ({"imitation_search": "anneal", "imitation_anneal_steps": 0},
+                         "imitation_anneal_steps"),
+                        ({"imitation_search": "anneal", "imitation_anneal_temp": 0.0},
+                         "imitation_anneal_temp")):
+        bad = dataclasses.replace(PROBE_CFG, imitation_coef=1.0, **over)
+        with pytest.raises(PlacerInputError, match=match):
+            ppo.make_update(env, net, bad, ppo.make_optimizer(bad))

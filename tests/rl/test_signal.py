@@ -18,7 +18,7 @@ from placer.models.graph import netlist_graph
 from placer.rl import imitation, ppo, shaping
 from placer.stdcell.force_directed import FDSchedule
 from tests.cost.tiny import tiny_netlist
-from tests.rl.probe import PROBE_CFG, probe_problem, small_net
+from tests.rl.probe import PROBE_CFG, probe_episode, probe_problem, small_net
 
 W = (1.0, 0.5, 0.5)
 
@@ -122,13 +122,7 @@ def test_improve_cells__probe_moves_toward_the_port():
     the best cell 0 next to the port at (0, 0). Radius 1 reaches cell 5 (row
     1, col 1, HPWL 3 -> 1 of the (4 + 4) x 1 normalisation: wirelength cost
     5/8 -> 3/8... the proxy falls); radius 2 reaches cell 0."""
-    env, pr = probe_problem()
-    ep = pr.env_params
-    mv = move_arrays(ep.cost, np.asarray(ep.order))
-    cells = jnp.zeros(ep.order.shape[0], jnp.int32).at[0].set(10)
-    state, _ = env.reset(ep)
-    state, _ = env.place(state, jnp.int32(10), ep)
-    xy = env.final_placement(state, ep)
+    env, ep, mv, cells, xy = probe_episode(10)
     for radius, want in ((1, 5), (2, 0)):
         new, info = imitation.improve_cells(env.spec, ep, mv, cells, xy, radius, 1)
         assert int(new[0]) == want
