@@ -3,9 +3,14 @@ per-macro grid cells and orientations, and batched rollouts."""
 
 from __future__ import annotations
 
+import functools
+import types
+
 import jax
 import numpy as np
+from jax.tree_util import Partial
 
+from placer.env.env import EnvSpec, PlacementEnv
 from placer.netlist.model import Netlist
 from placer.placers.registry import Problem
 
@@ -45,18 +50,57 @@ def with_orients(problem: Problem, orients: np.ndarray) -> np.ndarray:
     return out
 
 
+def _as_pytree(policy):
+    """``policy`` as a jax.tree_util.Partial (a pytree whose function is
+    static), or None where it is a closure, whose identity is new at every
+    call (a cached program would only keep it alive)."""
+    if isinstance(policy, Partial):
+        return policy
+    if isinstance(policy, types.FunctionType) and policy.__closure__ is None:
+        return Partial(policy)      # a plain function: random_policy
+    return None
+
+
+@functools.lru_cache(maxsize=32)
+def rollouts_fn(spec: EnvSpec):
+    """Jitted ``run(params, keys, policy)`` -> env.rollouts, one per env spec;
+    ``policy`` a jax.tree_util.Partial (its function static, its arguments
+    traced)."""
+    env = PlacementEnv(spec)
+    return jax.jit(lambda params, keys, policy: env.rollouts(params, keys, policy))
+
+
+@functools.lru_cache(maxsize=32)
+def rollout_fn(spec: EnvSpec):
+    """Jitted ``run(params, key, policy)`` -> env.rollout, one per env spec."""
+    env = PlacementEnv(spec)
+    return jax.jit(lambda params, key, policy: env.rollout(params, key, policy))
+
+
 def rollouts(problem: Problem, policy, key: jax.Array, n: int) -> dict:
-    """Terminal dicts of n vmapped episodes of ``policy``."""
+    """Terminal dicts of n vmapped episodes of ``policy``.
+
+    A plain function or jax.tree_util.Partial policy (random_policy,
+    greedy_policy) runs the program compiled once per env spec and padded
+    shapes; any other callable is jitted afresh."""
     env, params = problem.env, problem.params
-    run = jax.jit(lambda keys: env.rollouts(params, keys, policy))
-    return jax.device_get(run(jax.random.split(key, n)))
+    keys = jax.random.split(key, n)
+    tree = _as_pytree(policy)
+    if tree is None:
+        run = jax.jit(lambda keys: env.rollouts(params, keys, policy))
+        return jax.device_get(run(keys))
+    return jax.device_get(rollouts_fn(env.spec)(params, keys, tree))
 
 
 def rollout(problem: Problem, policy, key: jax.Array) -> dict:
-    """The terminal dict of one episode of ``policy``."""
+    """The terminal dict of one episode of ``policy`` (compiled once per env
+    spec and padded shapes as in ``rollouts``)."""
     env, params = problem.env, problem.params
-    return jax.device_get(jax.jit(lambda k: env.rollout(params, k, policy))(key))
+    tree = _as_pytree(policy)
+    if tree is None:
+        return jax.device_get(jax.jit(lambda k: env.rollout(params, k, policy))(key))
+    return jax.device_get(rollout_fn(env.spec)(params, key, tree))
 
 
-__all__ = ["cells_from_xy", "order_nodes", "rollout", "rollouts", "to_state",
-           "with_orients"]
+__all__ = ["cells_from_xy", "order_nodes", "rollout", "rollout_fn", "rollouts",
+           "rollouts_fn", "to_state", "with_orients"]

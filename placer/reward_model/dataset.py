@@ -33,6 +33,7 @@ Dimensions: V nodes, B placements, M movable hard macros.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -41,6 +42,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.tree_util import Partial
 
 from placer.config import SAConfig, SampleMix
 from placer.cost.proxy import cost_terms
@@ -51,6 +53,7 @@ from placer.gridding import grid_for
 from placer.models.graph import graph_size
 from placer.netlist.io import load_netlist, save_netlist, save_placement
 from placer.netlist.model import Netlist
+from placer.placers.state import rollout_fn, rollouts_fn
 from placer.run_log import progress
 from placer.search.greedy import greedy_policy
 from placer.search.sa import make_sa
@@ -138,7 +141,8 @@ def placement_samples(netlist: Netlist, mix: SampleMix, seed: int = 0,
     # random legal placements (and the SA chains' starts)
     say("random")
     n_roll = max(n_rand, mix.sa_chains)
-    run = jax.jit(lambda keys: env.rollouts(params, keys, random_policy))
+    run = functools.partial(rollouts_fn(env.spec), params,
+                            policy=Partial(random_policy))
     rand_xy = []
     while sum(len(x) for x in rand_xy) < n_roll:
         key, k = jax.random.split(key)
@@ -151,8 +155,7 @@ def placement_samples(netlist: Netlist, mix: SampleMix, seed: int = 0,
     rand_xy = np.concatenate(rand_xy)[:n_roll]
 
     say("greedy")
-    g = jax.device_get(jax.jit(lambda k: env.rollout(params, k, greedy_policy(
-        env, params)))(key))
+    g = jax.device_get(rollout_fn(env.spec)(params, key, greedy_policy(env, params)))
     greedy_xy = np.asarray(g["xy"])[None]
 
     # SA snapshots: every chain's state after every stage, hot to cold

@@ -7,11 +7,20 @@ wirelength to the nets it shares with already-placed pins
 
 from __future__ import annotations
 
+import functools
+
 import jax.numpy as jnp
+from jax.tree_util import Partial
 
 from placer.cost.grid import cell_centres
 from placer.cost.wiremask import wire_increase
-from placer.env.env import EnvParams, Observation, PlacementEnv, current_entries
+from placer.env.env import (
+    EnvParams,
+    EnvSpec,
+    Observation,
+    PlacementEnv,
+    current_entries,
+)
 
 
 def wire_mask(env: PlacementEnv, params: EnvParams, obs: Observation,
@@ -31,19 +40,19 @@ def wire_mask(env: PlacementEnv, params: EnvParams, obs: Observation,
                          current_entries(params, obs))
 
 
-def greedy_policy(env: PlacementEnv, params: EnvParams,
-                  soft_xy: jnp.ndarray | None = None):
-    """policy(key, obs) -> the legal cell of least wirelength increase; ties go
-    to the cell nearest the canvas centre (then the lowest index). See
-    wire_mask for `soft_xy`."""
-    rows, cols = env.spec.grid_rows, env.spec.grid_cols
-    cx, cy = cell_centres(params.cost.canvas, rows, cols)
-    centre = params.cost.canvas / 2
-    dist = (jnp.abs(cy[:, None] - centre[1]) + jnp.abs(cx[None, :] - centre[0]))
-    dist = dist.reshape(-1) / params.cost.canvas.sum()
+@functools.lru_cache(maxsize=32)
+def _greedy_fn(spec: EnvSpec):
+    """``policy(params, soft_xy, key, obs)``, one per env spec (a stable
+    function: the static part of greedy_policy's jax.tree_util.Partial)."""
+    env = PlacementEnv(spec)
+    rows, cols = spec.grid_rows, spec.grid_cols
 
-    def policy(key, obs):
+    def policy(params, soft_xy, key, obs):
         del key
+        cx, cy = cell_centres(params.cost.canvas, rows, cols)
+        centre = params.cost.canvas / 2
+        dist = (jnp.abs(cy[:, None] - centre[1]) + jnp.abs(cx[None, :] - centre[0]))
+        dist = dist.reshape(-1) / params.cost.canvas.sum()
         inc = wire_mask(env, params, obs, soft_xy)
         scale = jnp.maximum(jnp.max(jnp.where(obs.action_mask, inc, 0.0)), 1e-12)
         score = inc / scale + 1e-6 * dist
@@ -51,3 +60,16 @@ def greedy_policy(env: PlacementEnv, params: EnvParams,
         return jnp.argmin(score).astype(jnp.int32)
 
     return policy
+
+
+def greedy_policy(env: PlacementEnv, params: EnvParams,
+                  soft_xy: jnp.ndarray | None = None):
+    """policy(key, obs) -> the legal cell of least wirelength increase; ties go
+    to the cell nearest the canvas centre (then the lowest index). See
+    wire_mask for `soft_xy`.
+
+    The policy is a jax.tree_util.Partial: a pytree whose leaves are params
+    and soft_xy and whose function depends only on env.spec, so a jitted
+    function taking it as an argument (placer.placers.state.rollout) traces
+    once for every design of the same padded shapes."""
+    return Partial(_greedy_fn(env.spec), params, soft_xy)

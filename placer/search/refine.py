@@ -17,40 +17,40 @@ or the budget runs out.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from placer.config import SAConfig
 from placer.cost.arrays import oriented_sizes
 from placer.cost.grid import cell_centres
 from placer.cost.incremental import init_state, move, move_arrays
-from placer.env.env import EnvParams, PlacementEnv
-from placer.search.sa import _FAMILY, _FAMILY_OF, _legal_one, make_sa
+from placer.env.env import EnvParams, EnvSpec, PlacementEnv
+from placer.search.sa import _FAMILY, _FAMILY_OF, _legal_one, refresh_fn
 from placer.stdcell.polish import DEFAULT_STEPS, DEFAULT_TOL, make_polish, polish
 
 
-def make_refine(env: PlacementEnv, params: EnvParams, radius: int):
-    rows, cols = env.spec.grid_rows, env.spec.grid_cols
-    _, refresh, _, _ = make_sa(env, params, SAConfig())
-    a = params.cost
-    order = params.order
-    mv = move_arrays(a, np.asarray(order))
-    cx, cy = cell_centres(a.canvas, rows, cols)
+@functools.lru_cache(maxsize=32)
+def improve_fn(spec: EnvSpec, radius: int):
+    """Jitted ``improve(params, mv, cells, orients, st, k)``, one per (env
+    spec, radius): the best candidate for macro k, (cells, orients, state).
+    The design's arrays are arguments, so designs of one padded shape share
+    one compiled program."""
+    rows, cols = spec.grid_rows, spec.grid_cols
+    weights = spec.weights
     d = np.arange(-radius, radius + 1)
     dr, dc = [x.reshape(-1) for x in np.meshgrid(d, d, indexing="ij")]
-    dr, dc = jnp.asarray(dr), jnp.asarray(dc)
-    fam = jnp.asarray(_FAMILY)
-    fam_of = jnp.asarray(_FAMILY_OF)
-    weights = env.spec.weights
 
-    @jax.jit
-    def improve(cells, orients, st, k):
-        """Best candidate for macro k: (cells, orients, state)."""
+    def improve(params, mv, cells, orients, st, k):
+        a = params.cost
+        order = params.order
+        cx, cy = cell_centres(a.canvas, rows, cols)
+        fam = jnp.asarray(_FAMILY)
+        fam_of = jnp.asarray(_FAMILY_OF)
         r, c = cells[k] // cols, cells[k] % cols
-        rr, cc = r + dr, c + dc
+        rr, cc = r + jnp.asarray(dr), c + jnp.asarray(dc)
         inside = (rr >= 0) & (rr < rows) & (cc >= 0) & (cc < cols)
         cand_cell = jnp.clip(rr, 0, rows - 1) * cols + jnp.clip(cc, 0, cols - 1)
         cand_or = fam[fam_of[orients[k]]]
@@ -77,6 +77,16 @@ def make_refine(env: PlacementEnv, params: EnvParams, radius: int):
                 jnp.where(better, orients.at[k].set(or_g[b]), orients),
                 jax.tree.map(lambda x, y: jnp.where(better, x, y), st_b, st))
 
+    return jax.jit(improve)
+
+
+def make_refine(env: PlacementEnv, params: EnvParams, radius: int):
+    """(improve(cells, orients, st, k), refresh(cells, orients)): the jitted
+    improve_fn and placer.search.sa.refresh_fn (shared by every design of
+    the same padded shapes and settings) bound to this design's arrays."""
+    mv = move_arrays(params.cost, np.asarray(params.order))
+    improve = functools.partial(improve_fn(env.spec, radius), params, mv)
+    refresh = functools.partial(refresh_fn(env.spec), params)
     return improve, refresh
 
 

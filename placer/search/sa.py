@@ -13,6 +13,7 @@ and the best placement seen at a stage end is kept.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import jax
@@ -23,7 +24,7 @@ from placer.config import SAConfig
 from placer.cost.arrays import oriented_sizes
 from placer.cost.grid import cell_centres
 from placer.cost.incremental import init_state, move, move_arrays
-from placer.env.env import EnvParams, PlacementEnv
+from placer.env.env import EnvParams, EnvSpec, PlacementEnv
 
 # orientation families: same footprint, mirrored / rotated by 180 degrees
 _FAMILY = np.array([[0, 4, 1, 5],    # N, FN, S, FS
@@ -52,99 +53,142 @@ def _legal_one(sizes, xy, movable_on, hard, hard_on, block_xy, block_size, block
     return inside & ~ov.any() & ~bv.any()
 
 
-def make_sa(env: PlacementEnv, params: EnvParams, cfg: SAConfig):
-    """Returns jitted (stage, refresh, xy_of, orient_of) for chains of this
-    netlist. A chain's cost is tracked incrementally (placer.cost.incremental)
-    with the soft macros fixed; `refresh` re-places them and recomputes it."""
-    rows, cols = env.spec.grid_rows, env.spec.grid_cols
-    a = params.cost
-    cx, cy = cell_centres(a.canvas, rows, cols)
-    m_real = params.num_to_place
+def _moves_key(cfg: SAConfig) -> tuple:
+    """The SAConfig fields the traced stage reads (its static key)."""
+    return (cfg.shift_radius, cfg.p_shift, cfg.p_swap, cfg.p_flip)
+
+
+def _xy_of(params: EnvParams, rows: int, cols: int, cells, base_xy):
+    cx, cy = cell_centres(params.cost.canvas, rows, cols)
     order = params.order
-    mv = move_arrays(a, np.asarray(order))
-    fam = jnp.asarray(_FAMILY)
-    fam_of = jnp.asarray(_FAMILY_OF)
-    weights = env.spec.weights
+    pos = jnp.stack([cx[cells % cols], cy[cells // cols]], axis=1)
+    return base_xy.at[order].set(jnp.where(
+        (jnp.arange(order.shape[0]) < params.num_to_place)[:, None], pos,
+        base_xy[order]))
+
+
+def _orient_of(params: EnvParams, orients):
+    order = params.order
+    return params.orient.at[order].set(jnp.where(
+        jnp.arange(order.shape[0]) < params.num_to_place, orients,
+        params.orient[order]))
+
+
+@functools.lru_cache(maxsize=32)
+def stage_fn(spec: EnvSpec, moves: tuple):
+    """Jitted ``stage(params, mv, keys, cells, orients, states, temps)``, one
+    per (env spec, move settings ``_moves_key(cfg)``): steps_per_stage moves
+    for every chain at temperatures ``temps`` (S,); keys (B, S, ...). The
+    design's arrays are arguments, so designs of one padded shape share one
+    compiled program."""
+    shift_radius, p_shift, p_swap, p_flip = moves
+    rows, cols = spec.grid_rows, spec.grid_cols
+    weights = spec.weights
     tol = 1e-6
 
-    def centre(cell):
-        return jnp.stack([cx[cell % cols], cy[cell // cols]])
+    def stage(params, mv, keys, cells, orients, states, temps):
+        a = params.cost
+        cx, cy = cell_centres(a.canvas, rows, cols)
+        m_real = params.num_to_place
+        order = params.order
+        fam = jnp.asarray(_FAMILY)
+        fam_of = jnp.asarray(_FAMILY_OF)
 
-    def xy_of(cells, base_xy):
-        pos = jnp.stack([cx[cells % cols], cy[cells // cols]], axis=1)
-        return base_xy.at[order].set(jnp.where(
-            (jnp.arange(order.shape[0]) < m_real)[:, None], pos, base_xy[order]))
+        def centre(cell):
+            return jnp.stack([cx[cell % cols], cy[cell // cols]])
 
-    def orient_of(orients):
-        return params.orient.at[order].set(jnp.where(
-            jnp.arange(order.shape[0]) < m_real, orients, params.orient[order]))
+        def legal(st, k):
+            sizes = oriented_sizes(a, st.orient)
+            return _legal_one(sizes, st.xy, None, params.hard, params.hard_on,
+                              params.block_xy, params.block_size, params.block_on,
+                              a.canvas, order[k], st.xy, tol)
 
-    def legal(st, k):
-        sizes = oriented_sizes(a, st.orient)
-        return _legal_one(sizes, st.xy, None, params.hard, params.hard_on,
-                          params.block_xy, params.block_size, params.block_on,
-                          a.canvas, order[k], st.xy, tol)
+        def propose(key, cells, orients):
+            k_type, k_i, k_j, k_d, k_c, k_o = jax.random.split(key, 6)
+            u = jax.random.uniform(k_type)
+            i = jax.random.randint(k_i, (), 0, m_real)
+            j = jax.random.randint(k_j, (), 0, m_real)
+            r, c = cells[i] // cols, cells[i] % cols
+            d = jax.random.randint(k_d, (2,), -shift_radius, shift_radius + 1)
+            shifted = jnp.clip(r + d[0], 0, rows - 1) * cols + jnp.clip(
+                c + d[1], 0, cols - 1)
+            jump = jax.random.randint(k_c, (), 0, rows * cols)
+            new_or = fam[fam_of[orients[i]], jax.random.randint(k_o, (), 0, 4)]
+            is_shift = u < p_shift
+            is_swap = (u >= p_shift) & (u < p_shift + p_swap)
+            is_flip = (u >= p_shift + p_swap) & (u < p_shift + p_swap + p_flip)
+            is_jump = ~(is_shift | is_swap | is_flip)
+            ci = jnp.where(is_shift, shifted, jnp.where(is_jump, jump, jnp.where(
+                is_swap, cells[j], cells[i])))
+            oi = jnp.where(is_flip, new_or, orients[i])
+            j = jnp.where(is_swap, j, i)
+            cj = jnp.where(is_swap, cells[i], ci)
+            oj = jnp.where(is_swap, orients[j], oi)
+            return i, ci, oi, j, cj, oj
 
-    def propose(key, cells, orients):
-        k_type, k_i, k_j, k_d, k_c, k_o = jax.random.split(key, 6)
-        u = jax.random.uniform(k_type)
-        i = jax.random.randint(k_i, (), 0, m_real)
-        j = jax.random.randint(k_j, (), 0, m_real)
-        r, c = cells[i] // cols, cells[i] % cols
-        d = jax.random.randint(k_d, (2,), -cfg.shift_radius, cfg.shift_radius + 1)
-        shifted = jnp.clip(r + d[0], 0, rows - 1) * cols + jnp.clip(c + d[1], 0,
-                                                                    cols - 1)
-        jump = jax.random.randint(k_c, (), 0, rows * cols)
-        new_or = fam[fam_of[orients[i]], jax.random.randint(k_o, (), 0, 4)]
-        is_shift = u < cfg.p_shift
-        is_swap = (u >= cfg.p_shift) & (u < cfg.p_shift + cfg.p_swap)
-        is_flip = (u >= cfg.p_shift + cfg.p_swap) & \
-            (u < cfg.p_shift + cfg.p_swap + cfg.p_flip)
-        is_jump = ~(is_shift | is_swap | is_flip)
-        ci = jnp.where(is_shift, shifted, jnp.where(is_jump, jump, jnp.where(
-            is_swap, cells[j], cells[i])))
-        oi = jnp.where(is_flip, new_or, orients[i])
-        j = jnp.where(is_swap, j, i)
-        cj = jnp.where(is_swap, cells[i], ci)
-        oj = jnp.where(is_swap, orients[j], oi)
-        return i, ci, oi, j, cj, oj
+        def sa_step(carry, inp):
+            cells, orients, st = carry
+            key, temp = inp
+            k_p, k_a = jax.random.split(key)
+            i, ci, oi, j, cj, oj = propose(k_p, cells, orients)
+            st1 = move(a, mv, st, i, centre(ci), oi, weights)
+            st1 = move(a, mv, st1, j, centre(cj), oj, weights)
+            ok = legal(st1, i) & legal(st1, j)
+            accept = ok & (jnp.log(jax.random.uniform(k_a) + 1e-30) <
+                           (st.proxy - st1.proxy) / temp)
+            nc = cells.at[i].set(ci).at[j].set(cj)
+            no = orients.at[i].set(oi).at[j].set(oj)
+            pick = lambda x, y: jnp.where(accept, x, y)  # noqa: E731
+            return (pick(nc, cells), pick(no, orients),
+                    jax.tree.map(pick, st1, st)), accept
 
-    def sa_step(carry, inp):
-        cells, orients, st = carry
-        key, temp = inp
-        k_p, k_a = jax.random.split(key)
-        i, ci, oi, j, cj, oj = propose(k_p, cells, orients)
-        st1 = move(a, mv, st, i, centre(ci), oi, weights)
-        st1 = move(a, mv, st1, j, centre(cj), oj, weights)
-        ok = legal(st1, i) & legal(st1, j)
-        accept = ok & (jnp.log(jax.random.uniform(k_a) + 1e-30) <
-                       (st.proxy - st1.proxy) / temp)
-        nc = cells.at[i].set(ci).at[j].set(cj)
-        no = orients.at[i].set(oi).at[j].set(oj)
-        pick = lambda x, y: jnp.where(accept, x, y)  # noqa: E731
-        return (pick(nc, cells), pick(no, orients),
-                jax.tree.map(pick, st1, st)), accept
-
-    @jax.jit
-    def stage(keys, cells, orients, states, temps):
-        """steps_per_stage moves for every chain at temperatures `temps` (S,);
-        keys (B, S, ...)."""
         def run(keys, cells, orients, st):
             (cells, orients, st), acc = jax.lax.scan(
                 sa_step, (cells, orients, st), (keys, temps))
             return cells, orients, st, acc.mean()
         return jax.vmap(run)(keys, cells, orients, states)
 
-    @jax.jit
-    def refresh(cells, orients):
-        """Force-directed soft macros for each chain, then exact cost states."""
+    return jax.jit(stage)
+
+
+@functools.lru_cache(maxsize=32)
+def refresh_fn(spec: EnvSpec):
+    """Jitted ``refresh(params, cells, orients)``, one per env spec: the soft
+    macros placed for each chain (B, M) from the canvas centre, then exact
+    cost states."""
+    env = PlacementEnv(spec)
+    rows, cols = spec.grid_rows, spec.grid_cols
+
+    def refresh(params, cells, orients):
         def one(cells, orients):
-            orient = orient_of(orients)
-            xy = xy_of(cells, params.init_xy)
+            orient = _orient_of(params, orients)
+            xy = _xy_of(params, rows, cols, cells, params.init_xy)
             st = env.reset(params)[0].replace(xy=xy)
             xy = env.final_placement(st, params.replace(orient=orient))
-            return init_state(a, xy, orient, weights)
+            return init_state(params.cost, xy, orient, spec.weights)
         return jax.vmap(one)(cells, orients)
+
+    return jax.jit(refresh)
+
+
+def make_sa(env: PlacementEnv, params: EnvParams, cfg: SAConfig):
+    """Returns (stage, refresh, xy_of, orient_of) for chains of this netlist:
+    ``stage(keys, cells, orients, states, temps)`` and ``refresh(cells,
+    orients)`` are the jitted stage_fn / refresh_fn (shared by every design
+    of the same padded shapes and settings) bound to this design's arrays;
+    xy_of / orient_of are not jitted. A chain's cost is tracked
+    incrementally (placer.cost.incremental) with the soft macros fixed;
+    `refresh` re-places them and recomputes it."""
+    rows, cols = env.spec.grid_rows, env.spec.grid_cols
+    mv = move_arrays(params.cost, np.asarray(params.order))
+    stage = functools.partial(stage_fn(env.spec, _moves_key(cfg)), params, mv)
+    refresh = functools.partial(refresh_fn(env.spec), params)
+
+    def xy_of(cells, base_xy):
+        return _xy_of(params, rows, cols, cells, base_xy)
+
+    def orient_of(orients):
+        return _orient_of(params, orients)
 
     return stage, refresh, xy_of, orient_of
 
