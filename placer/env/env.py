@@ -13,6 +13,7 @@ Dimensions: V nodes, H hard macros, K blockages, M macros to place, R x C grid.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import jax
@@ -412,6 +413,22 @@ class PlacementEnv:
         out = jax.vmap(lambda k: self.rollout(params, k, policy, finish=False))(keys)
         out.update(self.terminals(out.pop("state"), params, groups, chunk))
         return out
+
+
+@functools.lru_cache(maxsize=32)
+def rollouts_fn(spec: EnvSpec):
+    """Jitted ``run(params, keys, policy)`` -> env.rollouts, one per env spec;
+    ``policy`` a jax.tree_util.Partial (its function static, its arguments
+    traced)."""
+    env = PlacementEnv(spec)
+    return jax.jit(lambda params, keys, policy: env.rollouts(params, keys, policy))
+
+
+@functools.lru_cache(maxsize=32)
+def rollout_fn(spec: EnvSpec):
+    """Jitted ``run(params, key, policy)`` -> env.rollout, one per env spec."""
+    env = PlacementEnv(spec)
+    return jax.jit(lambda params, key, policy: env.rollout(params, key, policy))
 
 
 def random_policy(key: jax.Array, obs: Observation) -> jnp.ndarray:

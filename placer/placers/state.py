@@ -3,14 +3,13 @@ per-macro grid cells and orientations, and batched rollouts."""
 
 from __future__ import annotations
 
-import functools
 import types
 
 import jax
 import numpy as np
 from jax.tree_util import Partial
 
-from placer.env.env import EnvSpec, PlacementEnv
+from placer.env.env import rollout_fn, rollouts_fn
 from placer.netlist.model import Netlist
 from placer.placers.registry import Problem
 
@@ -61,22 +60,6 @@ def _as_pytree(policy):
     return None
 
 
-@functools.lru_cache(maxsize=32)
-def rollouts_fn(spec: EnvSpec):
-    """Jitted ``run(params, keys, policy)`` -> env.rollouts, one per env spec;
-    ``policy`` a jax.tree_util.Partial (its function static, its arguments
-    traced)."""
-    env = PlacementEnv(spec)
-    return jax.jit(lambda params, keys, policy: env.rollouts(params, keys, policy))
-
-
-@functools.lru_cache(maxsize=32)
-def rollout_fn(spec: EnvSpec):
-    """Jitted ``run(params, key, policy)`` -> env.rollout, one per env spec."""
-    env = PlacementEnv(spec)
-    return jax.jit(lambda params, key, policy: env.rollout(params, key, policy))
-
-
 def rollouts(problem: Problem, policy, key: jax.Array, n: int) -> dict:
     """Terminal dicts of n vmapped episodes of ``policy``.
 
@@ -102,5 +85,5 @@ def rollout(problem: Problem, policy, key: jax.Array) -> dict:
     return jax.device_get(rollout_fn(env.spec)(params, key, tree))
 
 
-__all__ = ["cells_from_xy", "order_nodes", "rollout", "rollout_fn", "rollouts",
-           "rollouts_fn", "to_state", "with_orients"]
+__all__ = ["cells_from_xy", "order_nodes", "rollout", "rollouts", "to_state",
+           "with_orients"]

@@ -47,13 +47,12 @@ from jax.tree_util import Partial
 from placer.config import SAConfig, SampleMix
 from placer.cost.proxy import cost_terms
 from placer.cost.terms import TERMS
-from placer.env.env import make_env, random_policy
+from placer.env.env import make_env, random_policy, rollout_fn, rollouts_fn
 from placer.errors import PlacerInputError
 from placer.gridding import grid_for
 from placer.models.graph import graph_size
 from placer.netlist.io import load_netlist, save_netlist, save_placement
 from placer.netlist.model import Netlist
-from placer.placers.state import rollout_fn, rollouts_fn
 from placer.run_log import progress
 from placer.search.greedy import greedy_policy
 from placer.search.sa import make_sa
