@@ -80,8 +80,10 @@ def test_spatial_maps__coverage_channels_are_the_density_map(synth):
 
 
 # physical=False in the slow set (the same readout without the physical maps)
-@pytest.mark.parametrize("physical", [pytest.param(False, marks=pytest.mark.slow),
-                                      True])
+# slow (22 s and more each): the encoder's permutation test stays in the
+# default suite (tests/models/test_gnn.py)
+@pytest.mark.slow
+@pytest.mark.parametrize("physical", [False, True])
 def test_spatial_predictor__node_permutation_invariant(synth, physical):
     """Relabelling the nodes (and listing the edges in another order) leaves
     the predictions unchanged."""

@@ -89,6 +89,7 @@ def _overrides(cfg):
     return out
 
 
+@pytest.mark.slow   # 54 s; train() itself is tested by default (tests/rl/test_train.py)
 def test_run_train__files_in_policy_out(tmp_path):
     """run_train reads the netlist and placement files, trains and writes a
     loadable policy, the logs and the summary."""
