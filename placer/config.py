@@ -14,6 +14,7 @@ import numbers
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Optional
 
 from placer.cost.terms import DEFAULT_WEIGHTS
@@ -195,9 +196,11 @@ class RLOptions:
             policy's training value.
         policy: a Policy, a policy checkpoint directory, or None (the policy
             shipped with placer).
-        ppo: with budget_s: PPO settings for the fine-tuning that replace
-            today's defaults, as a PPOConfig or a dict of its fields (e.g.
-            ``{"imitation_elite": True}``); None: the defaults.
+        ppo: with budget_s: PPO settings for the fine-tuning over
+            PPOConfig's defaults, as a PPOConfig or a dict of its fields (e.g.
+            ``{"imitation_elite": True}``); they replace the fine-tuning
+            defaults (FINE_TUNE_PPO) as a whole. None: FINE_TUNE_PPO over
+            PPOConfig's defaults.
     """
 
     samples: int = 16
@@ -214,6 +217,19 @@ class RLOptions:
             _positive("envs", self.envs)
         if self.ppo is not None:
             ppo_overrides(self.ppo)        # a typo fails here, before any work
+
+
+# What fine-tuning one policy on one design (place(method="rl", budget_s=...),
+# placer.rl.train.fine_tune) changes in PPOConfig's defaults unless ``ppo=``
+# replaces them: the elite, improved by a short annealing chain, the one
+# setting measured to improve the agent on Ariane133 within 30 minutes
+# (experiments/results_rl.md, "Session 8": the agent's own placement 0.6654 /
+# 0.6681 over two seeds against 0.6725 / 0.6723 with PPOConfig's defaults).
+# Pre-training over many designs keeps PPOConfig's defaults: an elite is one
+# design's best placement.
+FINE_TUNE_PPO = MappingProxyType({
+    "imitation_elite": True, "imitation_search": "anneal",
+    "imitation_anneal_steps": 4000, "imitation_anneal_temp": 3e-5})
 
 
 def ppo_overrides(ppo) -> dict:

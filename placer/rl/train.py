@@ -47,7 +47,7 @@ import jax
 import numpy as np
 
 from placer.checkpoint import CheckpointStore, save_checkpoint
-from placer.config import PPOConfig, TrainRLConfig, ppo_overrides
+from placer.config import FINE_TUNE_PPO, PPOConfig, TrainRLConfig, ppo_overrides
 from placer.cost.incremental import move_arrays
 from placer.env.env import make_env
 from placer.errors import PlacerInputError
@@ -333,9 +333,11 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
     last update's duration stays within the budget, and at least one runs,
     so a budget shorter than the compilation is exceeded. The PPO settings
     are today's defaults (placer.config.PPOConfig: the best settings
-    measured, e.g. gae_lambda 1 and the imitation loss) with ``ppo_settings``
-    over them, not those saved with the policy, except the episodes per
-    update; the network and the
+    measured, e.g. gae_lambda 1 and the imitation loss) with the fine-tuning
+    defaults over them (placer.config.FINE_TUNE_PPO: the elite, improved by a
+    short annealing chain), or ``ppo_settings`` instead of those; not the
+    settings saved with the policy, except the episodes per update; the
+    network and the
     force-directed steps are the policy's. Optimizer state and reward
     statistics start fresh. The returned facts list the saved settings that
     were replaced (``replaced_settings``).
@@ -351,9 +353,9 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
         log: None, or a function called with a line per update.
         soft: the episodes' soft-macro placer, whose proxy is the reward
             ("fd" or "analytical"); None: the policy's training one.
-        ppo_settings: PPO settings replacing today's defaults (a PPOConfig or
-            a dict of its fields; placer.config.ppo_overrides); ``num_envs``
-            wins over them.
+        ppo_settings: PPO settings over PPOConfig's defaults, replacing
+            FINE_TUNE_PPO (a PPOConfig or a dict of its fields;
+            placer.config.ppo_overrides); ``num_envs`` wins over them.
 
     Returns:
         (the fine-tuned Policy, {"updates", "seconds", "proxy" (the last
@@ -371,7 +373,8 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
                                "the float policy, then quantize it")
     meta = policy.meta
     saved = dict(meta.get("ppo", {}))
-    over = ppo_overrides(ppo_settings) if ppo_settings is not None else {}
+    over = (ppo_overrides(ppo_settings) if ppo_settings is not None
+            else dict(FINE_TUNE_PPO))
     current = {**dataclasses.asdict(PPOConfig()), **over}
     ppo_fields = {**over, "num_envs": over.get("num_envs", saved.get(
         "num_envs", current["num_envs"]))}

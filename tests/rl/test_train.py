@@ -10,7 +10,7 @@ import pytest
 
 import placer
 from placer.api import place_rl
-from placer.config import PPOConfig, TrainRLConfig
+from placer.config import FINE_TUNE_PPO, PPOConfig, TrainRLConfig
 from placer.errors import PlacerInputError
 from placer.legality import check_legality
 from placer.rl.policy import load_policy
@@ -232,11 +232,14 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
     assert tuned.meta["training_designs"] == ["tiny", "probe_b"]
     # called directly, the episodes' soft placer is the policy's own
     assert policy.meta["soft"] == "fd" and info["soft"] == tuned.meta["soft"] == "fd"
-    # fine-tuning uses today's PPO defaults, not the policy's saved ones (the
-    # probe policy was trained without imitation), and says what it replaced
+    # fine-tuning uses today's PPO defaults with the fine-tuning ones over
+    # them, not the policy's saved ones (the probe policy was trained without
+    # imitation), and says what it replaced
     assert policy.meta["ppo"]["imitation_coef"] == 0.0
-    assert tuned.meta["ppo"] == {**dataclasses.asdict(PPOConfig()),
+    assert tuned.meta["ppo"] == {**dataclasses.asdict(PPOConfig()), **FINE_TUNE_PPO,
                                  "num_envs": policy.meta["ppo"]["num_envs"]}
+    assert info["replaced_settings"]["imitation_elite"] == {"saved": False,
+                                                           "used": True}
     assert info["replaced_settings"]["imitation_coef"] == {
         "saved": 0.0, "used": PPOConfig().imitation_coef}
     changed = [not np.array_equal(a, b) for a, b in
@@ -269,9 +272,10 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
 # its own compilation of the update (20-25 s): slow
 @pytest.mark.slow
 def test_place_rl__ppo_settings_replace_the_defaults(tmp_path):
-    """ppo= replaces today's defaults for the fine-tuning: the policy's saved
-    imitation_coef 0 kept here (so not listed as replaced), and the learning
-    rate changed (listed)."""
+    """ppo= replaces the fine-tuning defaults (FINE_TUNE_PPO, here the elite
+    is off again: imitation needs imitation_coef > 0) over PPOConfig's: the
+    policy's saved imitation_coef 0 kept here (so not listed as replaced),
+    and the learning rate changed (listed)."""
     nl = probe_netlist()
     train(dataclasses.replace(_cfg(tmp_path), updates=1), nl, log=lambda m: None)
     policy = load_policy(tmp_path)
