@@ -586,7 +586,8 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
             batch, a, rt, emb = shard(mb)
 
             def loss_fn(p):
-                # one encoder pass for the PPO and the imitation losses
+                # one encoder pass for the PPO and the imitation losses (none
+                # with a frozen encoder: enc, once per update)
                 tables = (head_tables(net, p, problem.graph, problem.env_params,
                                       enc)
                           if batch.maps is not None else None)
