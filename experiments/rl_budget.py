@@ -5,8 +5,11 @@ start, with PPO settings overridden; writes a JSON line and the placement.
         --out /tmp/rl/ariane133 [--ppo imitation_elite=true imitation_states=both] \\
         [--policy CHECKPOINT]
 
-``--ppo key=value ...`` replaces PPOConfig defaults for the fine-tuning
-(``place(..., ppo={...})``), e.g. to ablate the elite.
+``--ppo key=value ...`` gives the fine-tuning's PPO settings over
+PPOConfig's defaults (``place(..., ppo={...})``), replacing the fine-tuning
+defaults (placer.config.FINE_TUNE_PPO: the elite with the anneal search),
+which run without ``--ppo``. ``--ppo imitation_elite=false`` runs
+PPOConfig's defaults alone (the "defaults" rows of results_rl.md).
 The JSON line holds the float64 proxy of the agent's placement (after
 refinement with --refine), its terms, the legality violations, the
 fine-tuning's updates and seconds, and the settings. The progress lines
