@@ -70,7 +70,7 @@ from flax import struct
 
 from placer.cost.arrays import CostArrays, cost_arrays, oriented_sizes, pad_placement
 from placer.cost.congestion import macro_routing, smooth
-from placer.cost.grid import axis_overlap, cell_size, top_fraction_mean
+from placer.cost.grid import axis_overlap_lean_grad, cell_size, top_fraction_mean
 from placer.errors import PlacerInputError
 from placer.netlist.model import HARD_MACRO, ORIENT_MATRICES, SOFT_MACRO, Netlist
 
@@ -295,8 +295,8 @@ def bin_density(xy, size, on, canvas, rows: int, cols: int) -> jnp.ndarray:
     counted where on (K,)) in each bin, divided by the bin area."""
     bw, bh = canvas[0] / cols, canvas[1] / rows
     half = 0.5 * size
-    ox = axis_overlap(xy[:, 0] - half[:, 0], xy[:, 0] + half[:, 0], bw, cols)
-    oy = axis_overlap(xy[:, 1] - half[:, 1], xy[:, 1] + half[:, 1], bh, rows)
+    ox = axis_overlap_lean_grad(xy[:, 0] - half[:, 0], xy[:, 0] + half[:, 0], bw, cols)
+    oy = axis_overlap_lean_grad(xy[:, 1] - half[:, 1], xy[:, 1] + half[:, 1], bh, rows)
     oy = jnp.where(on[:, None], oy, 0.0)
     return jnp.einsum("kr,kc->rc", oy, ox) / (bw * bh)
 
@@ -346,13 +346,14 @@ def rudy_maps(lo: jnp.ndarray, hi: jnp.ndarray, weight: jnp.ndarray, canvas,
     ext = jnp.maximum(span, cell)
     x0, x1 = mid[:, 0] - 0.5 * ext[:, 0], mid[:, 0] + 0.5 * ext[:, 0]
     y0, y1 = mid[:, 1] - 0.5 * ext[:, 1], mid[:, 1] + 0.5 * ext[:, 1]
-    ox = axis_overlap(x0, x1, gw, cols)                               # (n, C)
-    oy = axis_overlap(y0, y1, gh, rows)                               # (n, R)
+    ox = axis_overlap_lean_grad(x0, x1, gw, cols)                     # (n, C)
+    oy = axis_overlap_lean_grad(y0, y1, gh, rows)                     # (n, R)
     wh = jnp.where(ok, weight / (gw * ext[:, 1]), 0.0)
     wv = jnp.where(ok, weight / (gh * ext[:, 0]), 0.0)
-    hv = jnp.einsum("nr,nkc->krc", oy,
-                    jnp.stack([ox * wh[:, None], ox * wv[:, None]], axis=1))
-    return hv[0], hv[1]
+    # One (R, n) x (n, 2C) product: its gradient is two plain products too
+    # (an einsum over a stacked (n, 2, C) operand added transposes).
+    hv = oy.T @ jnp.concatenate([ox * wh[:, None], ox * wv[:, None]], axis=1)
+    return hv[:, :cols], hv[:, cols:]
 
 
 # ------------------------------------------------------------------ the pass
@@ -440,10 +441,9 @@ def analytical(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray,
         return wl, cg
 
     def spread(c, big, scale):
-        ox = axis_overlap(c[:, 0] - 0.5 * big[:, 0], c[:, 0] + 0.5 * big[:, 0],
-                          bw, cb)
-        oy = axis_overlap(c[:, 1] - 0.5 * big[:, 1], c[:, 1] + 0.5 * big[:, 1],
-                          bh, rb)
+        lo, hi = c - 0.5 * big, c + 0.5 * big
+        ox = axis_overlap_lean_grad(lo[:, 0], hi[:, 0], bw, cb)
+        oy = axis_overlap_lean_grad(lo[:, 1], hi[:, 1], bh, rb)
         return jnp.einsum("kr,kc->rc", oy * scale[:, None], ox) / (bw * bh)
 
     f_scale = aa.filler_mask.astype(dtype)
