@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import placer
-from placer.baselines.greedy import greedy_policy
+from placer.search.greedy import greedy_policy
 from placer.cost.arrays import cost_arrays, pad_placement
 from placer.env.env import make_env
 from placer.netlist.model import SOFT_MACRO
