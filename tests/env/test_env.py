@@ -29,7 +29,8 @@ def test_feasible_cells__inside_canvas_only():
     m = feasible_cells(jnp.array([10.0, 10.0]), 10, 10, jnp.array([4.0, 2.0]),
                        jnp.zeros((1, 2)), jnp.zeros((1, 2)), jnp.zeros(1, bool))
     m = np.asarray(m)
-    # centre x = c + 0.5; needs x - 2 >= 0 and x + 2 <= 10 -> 1.5 <= c <= 7.5 -> c in 2..7
+    # centre x = c + 0.5; needs x - 2 >= 0 and x + 2 <= 10
+    # -> 1.5 <= c <= 7.5 -> c in 2..7
     # centre y = r + 0.5; needs y - 1 >= 0 and y + 1 <= 10 -> r in 1..8
     assert np.array_equal(np.flatnonzero(m.any(axis=0)), np.arange(2, 8))
     assert np.array_equal(np.flatnonzero(m.any(axis=1)), np.arange(1, 9))
@@ -153,7 +154,7 @@ def test_env__vmap_step_equals_single_steps():
     for i in range(3):
         s, ts = env.step(state, actions[i], params)
         for a, b in zip(jax.tree.leaves((s, ts)), jax.tree.leaves(
-                jax.tree.map(lambda x: x[i], (vs, vts)))):
+                jax.tree.map(lambda x, i=i: x[i], (vs, vts))), strict=True):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
 
 
