@@ -36,10 +36,10 @@ import jax.numpy as jnp
 import numpy as np
 
 import placer
-from placer.search.greedy import greedy_policy
 from placer.cost.arrays import cost_arrays, pad_placement
 from placer.env.env import make_env
 from placer.netlist.model import SOFT_MACRO
+from placer.search.greedy import greedy_policy
 from placer.stdcell.analytical import AnalyticalConfig, analytical, analytical_arrays
 from placer.stdcell.force_directed import FDSchedule, fd_arrays, force_directed
 
