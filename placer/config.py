@@ -223,8 +223,9 @@ class RLOptions:
 # placer.rl.train.fine_tune) changes in PPOConfig's defaults unless ``ppo=``
 # replaces them: the elite, improved by a short annealing chain, the one
 # setting measured to improve the agent on Ariane133 within 30 minutes
-# (experiments/results_rl.md, "Session 8": the agent's own placement 0.6654 /
-# 0.6681 over two seeds against 0.6725 / 0.6723 with PPOConfig's defaults).
+# (experiments/results_rl.md, sessions 8 and 9: the agent's own placement
+# 0.6654 / 0.6681 / 0.6650 over three seeds against 0.6725 / 0.6723 / 0.6756
+# with PPOConfig's defaults).
 # Pre-training over many designs keeps PPOConfig's defaults: an elite is one
 # design's best placement.
 FINE_TUNE_PPO = MappingProxyType({
