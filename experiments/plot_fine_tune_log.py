@@ -3,12 +3,19 @@ runs from their progress lines ("fine-tune update N: mean episode proxy X[,
 elite (search) E], T s").
 
     python experiments/plot_fine_tune_log.py LOG [LOG ...] [--labels A,B]
-        [--out PNG] [--every 10]
+        [--out PNG] [--every 10] [--reach]
 
 Prints, per log, the mean batch proxy of each block of ``--every`` updates
 (a Markdown table) and, with --out, draws every log's per-update batch
 proxy (and the elite's search proxy where logged, dashed) against updates
 and against wall seconds in one figure.
+
+``--reach`` (issue 18's item 5): the logs are two arms of equal size, the
+reference (from scratch) first, then the compared (fine-tuned) one, paired
+in order. For each pair it prints the reference's final cost (the mean
+batch proxy of its last ``--every`` updates), the first update at which the
+compared run's trailing mean over ``--every`` updates is at or below it,
+and that update as a fraction of the reference's updates.
 """
 
 from __future__ import annotations
@@ -30,12 +37,39 @@ def read(path: str) -> list[tuple[int, float, float, float | None]]:
                 for m in map(LINE.match, f) if m]
 
 
+def first_reach(rows, target: float, every: int) -> int | None:
+    """The first update whose trailing mean over ``every`` updates is at or
+    below ``target`` (None: never)."""
+    for i in range(every, len(rows) + 1):
+        if statistics.mean(r[1] for r in rows[i - every:i]) <= target:
+            return rows[i - 1][0]
+    return None
+
+
+def reach_table(runs, every: int) -> None:
+    if len(runs) % 2:
+        raise SystemExit("--reach needs two arms of equal size")
+    half = len(runs) // 2
+    print(f"\n| pair | reference: updates | its final cost (last {every}) | "
+          f"compared: first update at or below it | fraction of the reference's "
+          "updates |")
+    print("|---|---|---|---|---|")
+    for (ref_label, ref), (label, rows) in zip(runs[:half], runs[half:], strict=True):
+        target = statistics.mean(r[1] for r in ref[-every:])
+        hit = first_reach(rows, target, every)
+        frac = "never" if hit is None else f"{hit / ref[-1][0]:.2f}"
+        print(f"| {ref_label} / {label} | {ref[-1][0]} | {target:.4f} | "
+              f"{'never' if hit is None else hit} (of {rows[-1][0]}) | {frac} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("logs", nargs="+")
     ap.add_argument("--labels", help="comma-separated, one per log")
     ap.add_argument("--out")
     ap.add_argument("--every", type=int, default=10)
+    ap.add_argument("--reach", action="store_true",
+                    help="first half of the logs: the reference arm (see above)")
     a = ap.parse_args()
     labels = (a.labels.split(",") if a.labels
               else [p.rsplit("/", 1)[-1] for p in a.logs])
@@ -54,6 +88,8 @@ def main():
             blk = rows[i:i + a.every]
             print(f"| {blk[0][0]}-{blk[-1][0]} | "
                   f"{statistics.mean(r[1] for r in blk):.4f} | {blk[-1][2]:.0f} |")
+    if a.reach:
+        reach_table(runs, a.every)
     if a.out:
         import matplotlib
         matplotlib.use("Agg")

@@ -3,7 +3,7 @@ start, with PPO settings overridden; writes a JSON line and the placement.
 
     python experiments/rl_budget.py --budget 1800 [--refine] [--soft analytical] \\
         --out /tmp/rl/ariane133 [--ppo imitation_elite=true imitation_states=both] \\
-        [--policy CHECKPOINT]
+        [--policy CHECKPOINT | --scratch]
 
 ``--ppo key=value ...`` gives the fine-tuning's PPO settings over
 PPOConfig's defaults (``place(..., ppo={...})``), replacing the fine-tuning
@@ -15,6 +15,11 @@ refinement with --refine), its terms, the legality violations, the
 fine-tuning's updates and seconds, and the settings. The progress lines
 ("fine-tune update N: ...") go to stderr; experiments/plot_fine_tune_log.py
 draws them.
+
+``--scratch`` trains from a random initialisation instead (the shipped
+policy's network, its parameters drawn afresh from ``--seed``, no
+pretrained encoder): the same fine-tuning loop and settings, so the two
+arms of issue 18's item 5 differ only in where the parameters start.
 """
 
 from __future__ import annotations
@@ -27,8 +32,12 @@ import sys
 import time
 from pathlib import Path
 
+import jax
+
 import placer
-from placer.config import PPOConfig
+from placer.config import PPOConfig, TrainRLConfig
+from placer.rl.policy import Policy, load_policy, model_config
+from placer.rl.train import build_session, initial_params
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = (ROOT / ".." / "shared").resolve()
@@ -56,6 +65,19 @@ def parse_ppo(items: list[str]) -> dict:
     return out
 
 
+def scratch_policy(path, nl, seed: int, soft: str) -> Policy:
+    """The network of the policy at ``path`` (None: the shipped one) with
+    freshly initialised parameters (key ``seed``), for ``nl``'s grid; its
+    metadata lists no training design."""
+    base = load_policy(path)
+    cfg = TrainRLConfig(model=model_config(base.meta), soft=soft, seed=seed)
+    session = build_session(cfg, nl)
+    params = initial_params(cfg, session, jax.random.PRNGKey(seed))
+    meta = {**base.meta, "training_designs": [], "netlists": [],
+            "scratch_seed": seed}
+    return Policy(net=session.net, params=params, meta=meta)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=float, required=True)
@@ -66,21 +88,25 @@ def main() -> None:
     ap.add_argument("--ppo", nargs="*", default=[], metavar="KEY=VALUE")
     ap.add_argument("--policy", default=None,
                     help="a policy checkpoint (default: the shipped policy)")
+    ap.add_argument("--scratch", action="store_true",
+                    help="the policy's network with random parameters (from --seed)")
     a = ap.parse_args()
     over = parse_ppo(a.ppo)
     nl = placer.load_netlist(str(ARIANE / "netlist.pb.txt.gz"),
                              str(ARIANE / "legalized.plc"))
     t = time.perf_counter()
+    policy = scratch_policy(a.policy, nl, a.seed, a.soft) if a.scratch else a.policy
     res = placer.place(nl, method="rl", budget_s=a.budget, refine=a.refine,
                        soft=a.soft, seed=a.seed, progress=True, ppo=over or None,
-                       policy=a.policy)
+                       policy=policy)
     wall = time.perf_counter() - t
     c = placer.proxy_cost(res)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     placer.save_placement(res, a.out + ".plc")
     meta = res.metadata["placer"]
     record = {"budget_s": a.budget, "refine": a.refine, "soft": a.soft,
-              "seed": a.seed, "ppo": over, "policy": a.policy, "proxy": c.proxy,
+              "seed": a.seed, "ppo": over, "policy": a.policy,
+              "scratch": a.scratch, "proxy": c.proxy,
               "wirelength": c.wirelength, "density": c.density,
               "congestion": c.congestion, "wall_s": wall,
               "legality_violations": len(placer.check_legality(res)),
