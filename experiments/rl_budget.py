@@ -20,6 +20,7 @@ draws them.
 policy's network, its parameters drawn afresh from ``--seed``, no
 pretrained encoder): the same fine-tuning loop and settings, so the two
 arms of issue 18's item 5 differ only in where the parameters start.
+Without ``--budget`` the policy places zero-shot (no fine-tuning).
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def scratch_policy(path, nl, seed: int, soft: str) -> Policy:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--budget", type=float, required=True)
+    ap.add_argument("--budget", type=float, default=None,
+                    help="seconds of fine-tuning (left out: the policy zero-shot)")
     ap.add_argument("--refine", action="store_true")
     ap.add_argument("--soft", default="analytical", choices=("analytical", "fd"))
     ap.add_argument("--seed", type=int, default=0)
