@@ -52,7 +52,7 @@ from placer.placers.registry import Problem
 from placer.placers.state import to_state
 from placer.rl import imitation, ppo
 from placer.rl.networks import PRIOR_LOG_SCALE, head_maps
-from placer.rl.policy import Policy, load_policy, model_config
+from placer.rl.policy import Policy, load_policy, model_config, training_designs
 from placer.rl.train import build_session, initial_params
 from placer.synth import random_design
 
@@ -96,11 +96,12 @@ def cmd_train(a) -> None:
     shipped = load_policy()
     cfg = TrainRLConfig(netlist="-", soft="analytical", model=PolicyConfig(),
                         encoder_checkpoint=str(ENCODER))
-    steps, names = [], []
+    steps, names, first = [], [], None
     for name in a.designs:
         nl = design(name)
         names.append(nl.name)
         se = build_session(cfg, nl)
+        first = first or se
         ep, net = se.problem.env_params, se.net
         cells = jnp.asarray(np.load(os.path.join(a.data, f"{name}.npz"))["cells"])
 
@@ -118,7 +119,7 @@ def cmd_train(a) -> None:
         print(f"{name} ({nl.name}): {int(valid.sum())} steps", flush=True)
     key = jax.random.PRNGKey(a.seed)
     params = (shipped.params if a.init == "shipped"
-              else initial_params(cfg, build_session(cfg, design(a.designs[0])), key))
+              else initial_params(cfg, first, key))
     opt = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(a.lr))
     state = opt.init(params)
     rng = random.Random(a.seed)
@@ -142,7 +143,9 @@ def cmd_train(a) -> None:
             print(f"epoch {epoch}: mean imitation loss {np.mean(losses):.4f}, "
                   f"prior log-scale {raw:.4f}, {time.perf_counter() - t0:.0f} s",
                   flush=True)
-    meta = {**shipped.meta, "training_designs": list(dict.fromkeys(names)),
+    # a policy cloned from the shipped one was trained on its designs too
+    before = training_designs(shipped.meta) if a.init == "shipped" else []
+    meta = {**shipped.meta, "training_designs": list(dict.fromkeys([*before, *names])),
             "netlists": names,
             "behaviour_cloning": {"epochs": a.epochs, "lr": a.lr, "init": a.init,
                                   "freeze_prior": a.freeze_prior, "data": a.data,
