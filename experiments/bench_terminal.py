@@ -18,18 +18,14 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+from _paths import SHARED
 
 import placer
 from placer.env.env import make_env, random_policy
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT / ".." / "shared").resolve()
-if not SHARED.exists():
-    SHARED = Path("/work/shared")
 A = SHARED / "netlists" / "ariane133_ng45"
 
 

@@ -14,10 +14,10 @@ repulsion compares at every step.
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
+from _paths import SHARED
 
 import placer
 from placer.cost.arrays import cost_arrays, oriented_sizes, pad_placement
@@ -25,10 +25,6 @@ from placer.netlist.model import SOFT_MACRO
 
 # the module, not the function placer.stdcell re-exports under the same name
 F = importlib.import_module("placer.stdcell.force_directed")
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT / ".." / "shared").resolve()
-if not SHARED.exists():
-    SHARED = Path("/work/shared")
 A = SHARED / "netlists" / "ariane133_ng45"
 
 

@@ -47,21 +47,17 @@ import importlib
 import math
 import statistics
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _paths import SHARED
 
 import placer
 from placer.cost.arrays import oriented_sizes
 from placer.env.env import make_env, random_policy
 
 F = importlib.import_module("placer.stdcell.force_directed")
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT / ".." / "shared").resolve()
-if not SHARED.exists():
-    SHARED = Path("/work/shared")
 A = SHARED / "netlists" / "ariane133_ng45"
 
 

@@ -37,12 +37,12 @@ import os
 import random
 import sys
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from _paths import ARIANE, ROOT, SHARED
 
 import placer
 from placer.checkpoint import save_checkpoint
@@ -56,11 +56,6 @@ from placer.rl.policy import Policy, load_policy, model_config, training_designs
 from placer.rl.train import build_session, initial_params
 from placer.synth import random_design
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT / ".." / "shared").resolve()
-if not SHARED.exists():
-    SHARED = Path("/work/shared")
-ARIANE = SHARED / "netlists" / "ariane133_ng45"
 ENCODER = ROOT / "placer" / "reward_model" / "checkpoint_graph"
 
 

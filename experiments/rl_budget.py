@@ -31,20 +31,14 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import jax
+from _paths import ARIANE
 
 import placer
 from placer.config import PPOConfig, TrainRLConfig
 from placer.rl.policy import Policy, load_policy, model_config
 from placer.rl.train import build_session, initial_params
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT / ".." / "shared").resolve()
-if not SHARED.exists():
-    SHARED = Path("/work/shared")
-ARIANE = SHARED / "netlists" / "ariane133_ng45"
 
 
 def parse_ppo(items: list[str]) -> dict:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 import jax
 import numpy as np
+from _paths import ARIANE
 
 import placer
 from placer.config import RLOptions, SAConfig
@@ -30,12 +30,6 @@ from placer.placers.rl import place_policy
 from placer.placers.state import rollout, rollouts, to_state, with_orients
 from placer.search.greedy import greedy_policy
 from placer.search.sa import anneal
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT / ".." / "shared").resolve()
-if not SHARED.exists():
-    SHARED = Path("/work/shared")
-ARIANE = SHARED / "netlists" / "ariane133_ng45"
 
 
 def main() -> None:

@@ -16,14 +16,11 @@ import argparse
 import json
 import os
 import time
-from pathlib import Path
+
+from _paths import ROOT, SHARED
 
 import placer
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT / ".." / "shared").resolve()
-if not SHARED.exists():
-    SHARED = Path("/work/shared")
 DESIGNS = {
     "ariane133": (SHARED / "netlists/ariane133_ng45/netlist.pb.txt.gz",
                   SHARED / "netlists/ariane133_ng45/legalized.plc"),

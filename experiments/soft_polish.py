@@ -16,16 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 import jax.numpy as jnp
+from _paths import ARIANE
 
 import placer
-
-SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
-if not SHARED.exists():
-    SHARED = Path("/work/shared")
-ARIANE = SHARED / "netlists/ariane133_ng45"
 
 
 def main() -> None:
