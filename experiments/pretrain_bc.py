@@ -16,6 +16,8 @@ untrained network?
     # 3. zero-shot: greedy decoding and the best of greedy + 16 samples
     #    (seeds 0, 1, 2) on Ariane133, design_2, macro_tiles_10x10 and ibm01
     python experiments/pretrain_bc.py eval POLICY|shipped|untrained
+    # 4. the mean of N sampled episodes (where a PPO batch starts)
+    python experiments/pretrain_bc.py batch POLICY|shipped|untrained --samples 64
 
 A design is a folder of netlists/ (design_1, design_2, synth_small) or
 ``synthN``, the generated design ``placer.synth.random_design(N)``; note
@@ -52,7 +54,13 @@ from placer.placers.registry import Problem
 from placer.placers.state import to_state
 from placer.rl import imitation, ppo
 from placer.rl.networks import PRIOR_LOG_SCALE, head_maps
-from placer.rl.policy import Policy, load_policy, model_config, training_designs
+from placer.rl.policy import (
+    Policy,
+    best_episode,
+    load_policy,
+    model_config,
+    training_designs,
+)
 from placer.rl.train import build_session, initial_params
 from placer.synth import random_design
 
@@ -195,6 +203,25 @@ def cmd_eval(a) -> None:
         print(json.dumps({"policy": a.policy, **res}), flush=True)
 
 
+def cmd_batch(a) -> None:
+    """The mean proxy of ``--samples`` sampled episodes per design (each
+    ``best_episode`` of one sample, seeds 0, 1, ...): where a PPO batch of
+    the policy starts, before any update, next to its greedy episode."""
+    pol = (untrained(0) if a.policy == "untrained"
+           else load_policy(None if a.policy == "shipped" else a.policy))
+    res = {}
+    for label in a.designs:
+        nl = eval_design(label)
+        env, params = make_env(nl, soft="analytical")
+        res[f"{label} greedy"] = round(best_episode(
+            env, params, nl, pol, samples=0)[1], 4)
+        costs = np.array([best_episode(env, params, nl, pol, samples=1, greedy=False,
+                                       seed=s)[1] for s in range(a.samples)])
+        res[f"{label} sampled mean"] = round(float(costs.mean()), 4)
+        res[f"{label} sampled std"] = round(float(costs.std()), 4)
+    print(json.dumps({"policy": a.policy, "samples": a.samples, **res}), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -217,8 +244,14 @@ def main() -> None:
     e.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     e.add_argument("--designs", nargs="+", default=list(EVAL_DESIGNS),
                    choices=(*EVAL_DESIGNS, "design_1", "synth_small"))
+    b = sub.add_parser("batch")
+    b.add_argument("policy", help="a policy checkpoint, 'shipped' or 'untrained'")
+    b.add_argument("--samples", type=int, default=64)
+    b.add_argument("--designs", nargs="+", default=["design_2"],
+                   choices=(*EVAL_DESIGNS, "design_1", "synth_small"))
     a = ap.parse_args()
-    {"data": cmd_data, "train": cmd_train, "eval": cmd_eval}[a.cmd](a)
+    {"data": cmd_data, "train": cmd_train, "eval": cmd_eval,
+     "batch": cmd_batch}[a.cmd](a)
 
 
 if __name__ == "__main__":
