@@ -187,9 +187,23 @@ def eval_design(label: str):
     return design(label)
 
 
+def policy_of(name: str) -> Policy:
+    """A policy checkpoint's path, "shipped" or "untrained"."""
+    if name == "untrained":
+        return untrained(0)
+    return load_policy(None if name == "shipped" else name)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
+    return n
+
+
 def cmd_eval(a) -> None:
-    pol = (untrained(0) if a.policy == "untrained"
-           else load_policy(None if a.policy == "shipped" else a.policy))
+    pol = policy_of(a.policy)
     seen = set(pol.meta.get("training_designs", []))
     res = {}
     for label in a.designs:
@@ -207,8 +221,7 @@ def cmd_batch(a) -> None:
     """The mean proxy of ``--samples`` sampled episodes per design (each
     ``best_episode`` of one sample, seeds 0, 1, ...): where a PPO batch of
     the policy starts, before any update, next to its greedy episode."""
-    pol = (untrained(0) if a.policy == "untrained"
-           else load_policy(None if a.policy == "shipped" else a.policy))
+    pol = policy_of(a.policy)
     res = {}
     for label in a.designs:
         nl = eval_design(label)
@@ -227,12 +240,13 @@ def main() -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("data")
     d.add_argument("--designs", nargs="+", required=True)
-    d.add_argument("--budget", type=float, default=60.0, help="SA's seconds per design")
+    d.add_argument("--budget", type=float, default=60.0,
+                   help="SA's seconds per design (> 0)")
     d.add_argument("--out", required=True)
     t = sub.add_parser("train")
     t.add_argument("--data", required=True)
     t.add_argument("--designs", nargs="+", required=True)
-    t.add_argument("--epochs", type=int, default=150)
+    t.add_argument("--epochs", type=positive_int, default=150)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--init", default="fresh", choices=("fresh", "shipped"))
     t.add_argument("--freeze-prior", action="store_true")
@@ -246,10 +260,12 @@ def main() -> None:
                    choices=(*EVAL_DESIGNS, "design_1", "synth_small"))
     b = sub.add_parser("batch")
     b.add_argument("policy", help="a policy checkpoint, 'shipped' or 'untrained'")
-    b.add_argument("--samples", type=int, default=64)
+    b.add_argument("--samples", type=positive_int, default=64)
     b.add_argument("--designs", nargs="+", default=["design_2"],
                    choices=(*EVAL_DESIGNS, "design_1", "synth_small"))
     a = ap.parse_args()
+    if a.cmd == "data" and not a.budget > 0:
+        ap.error(f"--budget must be > 0, got {a.budget}")
     {"data": cmd_data, "train": cmd_train, "eval": cmd_eval,
      "batch": cmd_batch}[a.cmd](a)
 
