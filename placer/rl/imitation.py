@@ -40,7 +40,7 @@ from placer.cost.incremental import MoveArrays, init_state, move
 from placer.env.canvas import cell_centres, feasible_cells
 from placer.env.env import EnvParams, Observation, PlacementEnv
 from placer.rl.networks import masked_logits, wire_features
-from placer.search.sa import _legal_one
+from placer.search.sa import sa_step_fn
 
 
 @struct.dataclass
@@ -208,58 +208,26 @@ def anneal_cells(spec, env_params: EnvParams, moves: MoveArrays, cells: jax.Arra
     incremental proxy (placer.cost.incremental.move, soft macros fixed).
     Orientations are kept. Returns the best placement the chain visited
     (never worse than the start)."""
-    rows, cols = spec.grid_rows, spec.grid_cols
-    weights = spec.weights
     p = env_params
-    a = p.cost
-    st = init_state(a, xy, p.orient, weights)
+    st = init_state(p.cost, xy, p.orient, spec.weights)
     before = st.proxy
-    cx, cy = cell_centres(a.canvas, rows, cols)
-    sizes = oriented_sizes(a, p.orient)
-    m_real = jnp.maximum(p.num_to_place, 1)
-    tol = 1e-6
-
-    def centre(cell):
-        return jnp.stack([cx[cell % cols], cy[cell // cols]])
-
-    def legal(state, k):
-        return _legal_one(sizes, state.xy, None, p.hard, p.hard_on, p.block_xy,
-                          p.block_size, p.block_on, a.canvas, p.order[k], state.xy,
-                          tol)
+    # SA's step with p_shift 1/2, p_swap 1/4, no flips (jumps 1/4)
+    step = sa_step_fn(p, moves, spec.grid_rows, spec.grid_cols, spec.weights,
+                      (radius, 0.5, 0.25, 0.0))
 
     def body(carry, inp):
-        cells, st, best_cells, best_st = carry
-        k, temp = inp
-        k_u, k_i, k_j, k_d, k_c, k_a = jax.random.split(k, 6)
-        u = jax.random.uniform(k_u)
-        i = jax.random.randint(k_i, (), 0, m_real)
-        j = jax.random.randint(k_j, (), 0, m_real)
-        d = jax.random.randint(k_d, (2,), -radius, radius + 1)
-        r, c = cells[i] // cols, cells[i] % cols
-        shifted = (jnp.clip(r + d[0], 0, rows - 1) * cols
-                   + jnp.clip(c + d[1], 0, cols - 1))
-        jump = jax.random.randint(k_c, (), 0, rows * cols)
-        swap = (u >= 0.5) & (u < 0.75)
-        ci = jnp.where(u < 0.5, shifted, jnp.where(swap, cells[j], jump))
-        j = jnp.where(swap, j, i)
-        cj = jnp.where(swap, cells[i], ci)
-        st1 = move(a, moves, st, i, centre(ci), p.orient[p.order[i]], weights)
-        st1 = move(a, moves, st1, j, centre(cj), p.orient[p.order[j]], weights)
-        ok = legal(st1, i) & legal(st1, j)
-        accept = ok & (jnp.log(jax.random.uniform(k_a) + 1e-30)
-                       < (st.proxy - st1.proxy) / temp)
-        new_cells = cells.at[i].set(ci).at[j].set(cj)
-        cells = jnp.where(accept, new_cells, cells)
-        st = jax.tree.map(lambda x, y: jnp.where(accept, x, y), st1, st)
+        cells, orients, st, best_cells, best_st = carry
+        (cells, orients, st), _ = step((cells, orients, st), inp)
         better = st.proxy < best_st.proxy
         best_cells = jnp.where(better, cells, best_cells)
         best_st = jax.tree.map(lambda x, y: jnp.where(better, x, y), st, best_st)
-        return (cells, st, best_cells, best_st), None
+        return (cells, orients, st, best_cells, best_st), None
 
     temps = temperature * (0.01 ** (np.arange(steps) / max(steps - 1, 1)))
     cells = cells.astype(jnp.int32)
-    (_, _, cells, st), _ = jax.lax.scan(
-        body, (cells, st, cells, st),
+    orients = p.orient[p.order]
+    (_, _, _, cells, st), _ = jax.lax.scan(
+        body, (cells, orients, st, cells, st),
         (jax.random.split(key, steps), jnp.asarray(temps, st.proxy.dtype)))
     return cells, {"before": before, "after": st.proxy, "xy": st.xy}
 

@@ -28,7 +28,7 @@ from placer.cost.arrays import oriented_sizes
 from placer.cost.grid import cell_centres
 from placer.cost.incremental import init_state, move, move_arrays
 from placer.env.env import EnvParams, EnvSpec, PlacementEnv
-from placer.search.sa import _FAMILY, _FAMILY_OF, _legal_one, refresh_fn
+from placer.search.sa import _FAMILY, _FAMILY_OF, legal_one, refresh_fn
 from placer.stdcell.polish import DEFAULT_STEPS, DEFAULT_TOL, make_polish, polish
 
 
@@ -62,7 +62,7 @@ def improve_fn(spec: EnvSpec, radius: int):
             pos = jnp.stack([cx[cell % cols], cy[cell // cols]])
             st1 = move(a, mv, st, k, pos, o, weights)
             sizes = oriented_sizes(a, st1.orient)
-            ok = _legal_one(sizes, st1.xy, None, params.hard, params.hard_on,
+            ok = legal_one(sizes, st1.xy, None, params.hard, params.hard_on,
                             params.block_xy, params.block_size, params.block_on,
                             a.canvas, order[k], st1.xy, 1e-6)
             return jnp.where(ok, st1.proxy, jnp.inf)

@@ -23,7 +23,7 @@ import numpy as np
 from placer.config import SAConfig
 from placer.cost.arrays import oriented_sizes
 from placer.cost.grid import cell_centres
-from placer.cost.incremental import init_state, move, move_arrays
+from placer.cost.incremental import MoveArrays, init_state, move, move_arrays
 from placer.env.env import EnvParams, EnvSpec, PlacementEnv
 
 # orientation families: same footprint, mirrored / rotated by 180 degrees
@@ -33,7 +33,7 @@ _FAMILY = np.array([[0, 4, 1, 5],    # N, FN, S, FS
 _FAMILY_OF = np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int32)
 
 
-def _legal_one(sizes, xy, movable_on, hard, hard_on, block_xy, block_size, block_on,
+def legal_one(sizes, xy, movable_on, hard, hard_on, block_xy, block_size, block_on,
                canvas, node, others_xy, tol):
     """Is `node` at its position legal against every other hard macro and
     blockage (and inside the canvas)?"""
@@ -74,6 +74,86 @@ def _orient_of(params: EnvParams, orients):
         params.orient[order]))
 
 
+def propose_move(key: jax.Array, cells, orients, m_real, rows: int, cols: int,
+                 moves: tuple):
+    """One random SA proposal over the first ``m_real`` of (M,) ``cells`` /
+    ``orients``: for a random macro i, with ``moves = (shift_radius, p_shift,
+    p_swap, p_flip)``, a shift to a cell within ``shift_radius`` rows and
+    columns (probability p_shift), a swap of cells with a random macro j
+    (p_swap, orientations stay with their macros), a flip to an orientation of
+    the same footprint (p_flip), else a jump to any cell.
+
+    Returns (i, cell_i, orient_i, j, cell_j, orient_j); j == i and cell_j ==
+    cell_i unless the move is a swap."""
+    shift_radius, p_shift, p_swap, p_flip = moves
+    k_type, k_i, k_j, k_d, k_c, k_o = jax.random.split(key, 6)
+    u = jax.random.uniform(k_type)
+    i = jax.random.randint(k_i, (), 0, m_real)
+    j = jax.random.randint(k_j, (), 0, m_real)
+    r, c = cells[i] // cols, cells[i] % cols
+    d = jax.random.randint(k_d, (2,), -shift_radius, shift_radius + 1)
+    shifted = jnp.clip(r + d[0], 0, rows - 1) * cols + jnp.clip(
+        c + d[1], 0, cols - 1)
+    jump = jax.random.randint(k_c, (), 0, rows * cols)
+    new_or = jnp.asarray(_FAMILY)[jnp.asarray(_FAMILY_OF)[orients[i]],
+                                  jax.random.randint(k_o, (), 0, 4)]
+    is_shift = u < p_shift
+    is_swap = (u >= p_shift) & (u < p_shift + p_swap)
+    is_flip = (u >= p_shift + p_swap) & (u < p_shift + p_swap + p_flip)
+    is_jump = ~(is_shift | is_swap | is_flip)
+    ci = jnp.where(is_shift, shifted, jnp.where(is_jump, jump, jnp.where(
+        is_swap, cells[j], cells[i])))
+    oi = jnp.where(is_flip, new_or, orients[i])
+    j = jnp.where(is_swap, j, i)
+    cj = jnp.where(is_swap, cells[i], ci)
+    oj = jnp.where(is_swap, orients[j], oi)
+    return i, ci, oi, j, cj, oj
+
+
+def sa_step_fn(params: EnvParams, mv: MoveArrays, rows: int, cols: int,
+               weights, moves: tuple):
+    """The Metropolis step of one SA chain, ``step((cells, orients, st),
+    (key, temp)) -> ((cells, orients, st), accepted)`` for ``lax.scan``: a
+    ``propose_move`` proposal scored by the exact incremental proxy
+    (placer.cost.incremental.move, soft macros fixed), rejected if a moved
+    macro leaves the canvas or overlaps a hard macro or a blockage, else
+    accepted when ``log u < (proxy - proxy') / temp``. Shared by SA's stages
+    and expert iteration's short chains (placer.rl.imitation.anneal_cells)."""
+    a = params.cost
+    cx, cy = cell_centres(a.canvas, rows, cols)
+    m_real = jnp.maximum(params.num_to_place, 1)
+    order = params.order
+    tol = 1e-6
+
+    def centre(cell):
+        return jnp.stack([cx[cell % cols], cy[cell // cols]])
+
+    def legal(st, k):
+        sizes = oriented_sizes(a, st.orient)
+        return legal_one(sizes, st.xy, None, params.hard, params.hard_on,
+                         params.block_xy, params.block_size, params.block_on,
+                         a.canvas, order[k], st.xy, tol)
+
+    def step(carry, inp):
+        cells, orients, st = carry
+        key, temp = inp
+        k_p, k_a = jax.random.split(key)
+        i, ci, oi, j, cj, oj = propose_move(k_p, cells, orients, m_real, rows, cols,
+                                            moves)
+        st1 = move(a, mv, st, i, centre(ci), oi, weights)
+        st1 = move(a, mv, st1, j, centre(cj), oj, weights)
+        ok = legal(st1, i) & legal(st1, j)
+        accept = ok & (jnp.log(jax.random.uniform(k_a) + 1e-30) <
+                       (st.proxy - st1.proxy) / temp)
+        nc = cells.at[i].set(ci).at[j].set(cj)
+        no = orients.at[i].set(oi).at[j].set(oj)
+        pick = lambda x, y: jnp.where(accept, x, y)  # noqa: E731
+        return (pick(nc, cells), pick(no, orients),
+                jax.tree.map(pick, st1, st)), accept
+
+    return step
+
+
 @functools.lru_cache(maxsize=32)
 def stage_fn(spec: EnvSpec, moves: tuple):
     """Jitted ``stage(params, mv, keys, cells, orients, states, temps)``, one
@@ -81,70 +161,14 @@ def stage_fn(spec: EnvSpec, moves: tuple):
     for every chain at temperatures ``temps`` (S,); keys (B, S, ...). The
     design's arrays are arguments, so designs of one padded shape share one
     compiled program."""
-    shift_radius, p_shift, p_swap, p_flip = moves
     rows, cols = spec.grid_rows, spec.grid_cols
-    weights = spec.weights
-    tol = 1e-6
 
     def stage(params, mv, keys, cells, orients, states, temps):
-        a = params.cost
-        cx, cy = cell_centres(a.canvas, rows, cols)
-        m_real = params.num_to_place
-        order = params.order
-        fam = jnp.asarray(_FAMILY)
-        fam_of = jnp.asarray(_FAMILY_OF)
-
-        def centre(cell):
-            return jnp.stack([cx[cell % cols], cy[cell // cols]])
-
-        def legal(st, k):
-            sizes = oriented_sizes(a, st.orient)
-            return _legal_one(sizes, st.xy, None, params.hard, params.hard_on,
-                              params.block_xy, params.block_size, params.block_on,
-                              a.canvas, order[k], st.xy, tol)
-
-        def propose(key, cells, orients):
-            k_type, k_i, k_j, k_d, k_c, k_o = jax.random.split(key, 6)
-            u = jax.random.uniform(k_type)
-            i = jax.random.randint(k_i, (), 0, m_real)
-            j = jax.random.randint(k_j, (), 0, m_real)
-            r, c = cells[i] // cols, cells[i] % cols
-            d = jax.random.randint(k_d, (2,), -shift_radius, shift_radius + 1)
-            shifted = jnp.clip(r + d[0], 0, rows - 1) * cols + jnp.clip(
-                c + d[1], 0, cols - 1)
-            jump = jax.random.randint(k_c, (), 0, rows * cols)
-            new_or = fam[fam_of[orients[i]], jax.random.randint(k_o, (), 0, 4)]
-            is_shift = u < p_shift
-            is_swap = (u >= p_shift) & (u < p_shift + p_swap)
-            is_flip = (u >= p_shift + p_swap) & (u < p_shift + p_swap + p_flip)
-            is_jump = ~(is_shift | is_swap | is_flip)
-            ci = jnp.where(is_shift, shifted, jnp.where(is_jump, jump, jnp.where(
-                is_swap, cells[j], cells[i])))
-            oi = jnp.where(is_flip, new_or, orients[i])
-            j = jnp.where(is_swap, j, i)
-            cj = jnp.where(is_swap, cells[i], ci)
-            oj = jnp.where(is_swap, orients[j], oi)
-            return i, ci, oi, j, cj, oj
-
-        def sa_step(carry, inp):
-            cells, orients, st = carry
-            key, temp = inp
-            k_p, k_a = jax.random.split(key)
-            i, ci, oi, j, cj, oj = propose(k_p, cells, orients)
-            st1 = move(a, mv, st, i, centre(ci), oi, weights)
-            st1 = move(a, mv, st1, j, centre(cj), oj, weights)
-            ok = legal(st1, i) & legal(st1, j)
-            accept = ok & (jnp.log(jax.random.uniform(k_a) + 1e-30) <
-                           (st.proxy - st1.proxy) / temp)
-            nc = cells.at[i].set(ci).at[j].set(cj)
-            no = orients.at[i].set(oi).at[j].set(oj)
-            pick = lambda x, y: jnp.where(accept, x, y)  # noqa: E731
-            return (pick(nc, cells), pick(no, orients),
-                    jax.tree.map(pick, st1, st)), accept
+        step = sa_step_fn(params, mv, rows, cols, spec.weights, moves)
 
         def run(keys, cells, orients, st):
             (cells, orients, st), acc = jax.lax.scan(
-                sa_step, (cells, orients, st), (keys, temps))
+                step, (cells, orients, st), (keys, temps))
             return cells, orients, st, acc.mean()
         return jax.vmap(run)(keys, cells, orients, states)
 

@@ -55,7 +55,7 @@ def _traces_twice(nl, counters, **kw):
 def test_sa__second_place_traces_nothing(monkeypatch, nl):
     """place(method="sa") twice: the SA stage, the soft-macro refresh and the
     starting rollouts (random and greedy) trace at most once in all."""
-    counters = [_counter(monkeypatch, sa, "_legal_one"),      # the stage
+    counters = [_counter(monkeypatch, sa, "legal_one"),       # the stage
                 _counter(monkeypatch, sa, "init_state"),      # refresh
                 _counter(monkeypatch, PlacementEnv, "rollout")]
     first, second = _traces_twice(nl, counters, method="sa", **SA_OPTS)
@@ -65,7 +65,7 @@ def test_sa__second_place_traces_nothing(monkeypatch, nl):
 def test_refine__second_place_traces_nothing(monkeypatch, nl):
     """place(method="greedy", refine=True) twice: refinement's candidate
     scoring, its soft-macro refresh and the greedy rollout trace once."""
-    counters = [_counter(monkeypatch, refine, "_legal_one"),  # improve
+    counters = [_counter(monkeypatch, refine, "legal_one"),   # improve
                 _counter(monkeypatch, sa, "init_state"),      # refresh
                 _counter(monkeypatch, PlacementEnv, "rollout")]
     first, second = _traces_twice(nl, counters, method="greedy", refine=True,
