@@ -24,7 +24,7 @@ from _paths import ARIANE
 import placer
 from placer.config import RLOptions, SAConfig
 from placer.env.env import make_env, random_policy
-from placer.placers.classic import _legal
+from placer.placers.classic import legal_episodes
 from placer.placers.registry import Problem
 from placer.placers.rl import place_policy
 from placer.placers.state import rollout, rollouts, to_state, with_orients
@@ -57,7 +57,7 @@ def main() -> None:
     g = rollout(problem, greedy_policy(env, params), problem.key)
     starts.append(to_state(problem, g["xy"], base))
     starts += [to_state(problem, rand["xy"][i], base)
-               for i in np.flatnonzero(_legal(rand))]
+               for i in np.flatnonzero(legal_episodes(rand))]
     starts = starts[: cfg.chains]
     _, k_sa = jax.random.split(problem.key)
     _, orients, xy, cost, history = anneal(

@@ -16,7 +16,9 @@ from placer.search.refine import refine as refine_search
 from placer.search.sa import anneal
 
 
-def _legal(out: dict) -> np.ndarray:
+def legal_episodes(out: dict) -> np.ndarray:
+    """(B,) bool: which of a batch of rollouts' episodes completed legally
+    (none ran out of legal cells or took an invalid action)."""
     return ~(np.asarray(out["infeasible"]) | np.asarray(out["invalid"]))
 
 
@@ -25,7 +27,7 @@ def _legal(out: dict) -> np.ndarray:
           "chosen legal cell")
 def place_random(problem: Problem, opts: RandomOptions) -> Placed:
     out = rollouts(problem, random_policy, problem.key, opts.tries)
-    ok = _legal(out)
+    ok = legal_episodes(out)
     if not ok.any():
         raise PlacerInputError(
             f"no legal random placement found in {opts.tries} tries (the grid may "
@@ -41,7 +43,7 @@ def place_random(problem: Problem, opts: RandomOptions) -> Placed:
 def place_greedy(problem: Problem, opts: GreedyOptions) -> Placed:
     del opts
     g = rollout(problem, greedy_policy(problem.env, problem.params), problem.key)
-    if not _legal(g):
+    if not legal_episodes(g):
         raise PlacerInputError("greedy placement ran out of legal cells")
     return Placed(g["xy"], np.asarray(problem.params.orient), float(g["proxy"]))
 
@@ -54,9 +56,9 @@ def place_sa(problem: Problem, cfg: SAConfig) -> Placed:
     base = np.asarray(problem.params.orient)
     out = rollouts(problem, random_policy, problem.key, max(1, cfg.chains - 1))
     g = rollout(problem, greedy_policy(problem.env, problem.params), problem.key)
-    starts = ([to_state(problem, g["xy"], base)] if _legal(g) else [])
+    starts = ([to_state(problem, g["xy"], base)] if legal_episodes(g) else [])
     starts += [to_state(problem, out["xy"][i], base) for i in np.flatnonzero(
-        _legal(out))]
+        legal_episodes(out))]
     if not starts:
         raise PlacerInputError("no legal starting placement found for annealing")
     while len(starts) < cfg.chains:
@@ -97,4 +99,4 @@ def refine(problem: Problem, opts: RefineOptions, placed: Placed) -> Placed:
                    "refine_rounds": counts["rounds"]})
 
 
-__all__ = ["place_greedy", "place_random", "place_sa", "refine"]
+__all__ = ["legal_episodes", "place_greedy", "place_random", "place_sa", "refine"]
