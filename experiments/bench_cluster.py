@@ -49,16 +49,16 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _paths import ROOT, SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT / ".." / "shared" / "netlists"
+NETLISTS = SHARED / "netlists"
 DESIGNS = {
-    "ariane136": (SHARED / "ariane136_ng45_flat" / "netlist_flat.pb.txt.gz",
-                  SHARED / "ariane136_ng45_flat" / "initial.plc"),
-    "ibm01": (SHARED / "bookshelf" / "ibm01" / "ibm01.aux", None),
+    "ariane136": (NETLISTS / "ariane136_ng45_flat" / "netlist_flat.pb.txt.gz",
+                  NETLISTS / "ariane136_ng45_flat" / "initial.plc"),
+    "ibm01": (NETLISTS / "bookshelf" / "ibm01" / "ibm01.aux", None),
 }
-ARIANE133 = (SHARED / "ariane133_ng45" / "netlist.pb.txt.gz",
-             SHARED / "ariane133_ng45" / "legalized.plc")
+ARIANE133 = (NETLISTS / "ariane133_ng45" / "netlist.pb.txt.gz",
+             NETLISTS / "ariane133_ng45" / "legalized.plc")
 NUM_CLUSTERS = 800
 
 

@@ -14,10 +14,12 @@ import os
 import resource
 import time
 
+from _paths import SHARED
+
 import placer
 from placer.netlist.def_io import apply_def
 
-SHARED = "/work/shared/netlists/lefdef/ct_ariane"
+CT_ARIANE = SHARED / "netlists" / "lefdef" / "ct_ariane"
 
 
 def rss_mb() -> float:
@@ -33,7 +35,8 @@ def main() -> None:
     os.makedirs(a.out, exist_ok=True)
     rows = []
     t = time.perf_counter()
-    flat = placer.load_netlist(f"{SHARED}/ariane.def.gz", lef=[f"{SHARED}/ariane.lef"])
+    flat = placer.load_netlist(f"{CT_ARIANE}/ariane.def.gz",
+                               lef=[f"{CT_ARIANE}/ariane.lef"])
     rows.append(("read DEF+LEF", time.perf_counter() - t, rss_mb()))
     print(flat, flush=True)
     t = time.perf_counter()
@@ -49,7 +52,7 @@ def main() -> None:
     viol = placer.check_legality(out)
     t = time.perf_counter()
     summary = placer.save_placement(out, f"{a.out}/ariane_{a.method}.def",
-                                    template=f"{SHARED}/ariane.def.gz")
+                                    template=f"{CT_ARIANE}/ariane.def.gz")
     placer.save_placement(out, f"{a.out}/ariane_{a.method}.plc")
     rows.append(("write DEF + Tcl + plc", time.perf_counter() - t, rss_mb()))
     back = apply_def(out, f"{a.out}/ariane_{a.method}.def")

@@ -19,19 +19,16 @@ import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _paths import ARIANE
 
 import placer
 from placer.cost.arrays import cost_arrays, pad_placement
 from placer.netlist.model import SOFT_MACRO
 from placer.stdcell import FDSchedule, fd_arrays, force_directed, place_soft_macros
-
-ROOT = Path(__file__).resolve().parents[1]
-ARIANE = ROOT / ".." / "shared" / "netlists" / "ariane133_ng45"
 
 
 def _median_time(fn, repeats: int) -> float:

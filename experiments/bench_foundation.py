@@ -21,18 +21,16 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _paths import ROOT, SHARED
 
 import placer
 from placer.cost.arrays import cost_arrays, pad_placement
 from placer.cost.proxy import cost_terms
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT / ".." / "shared"
 NL = SHARED / "netlists"
 
 
@@ -64,7 +62,8 @@ def bench_parse(repeats):
          f"placer.load_netlist({str(NL / 'ariane133_ng45/netlist.pb.txt.gz')!r}, "
          f"placement={str(NL / 'ariane133_ng45/legalized.plc')!r})"),
         ("Ariane136 flat (.pb.txt.gz, 62 MB unpacked)",
-         f"placer.load_netlist({str(NL / 'ariane136_ng45_flat/netlist_flat.pb.txt.gz')!r})"),
+         f"placer.load_netlist("
+         f"{str(NL / 'ariane136_ng45_flat/netlist_flat.pb.txt.gz')!r})"),
         ("ibm01 Bookshelf (.aux)",
          f"placer.load_netlist({str(NL / 'bookshelf/ibm01/ibm01.aux')!r})"),
     ]
@@ -91,21 +90,21 @@ def bench_cost(repeats, batch):
         with jax.enable_x64(dtype == jnp.float64):
             arrays = cost_arrays(nl, dtype=dtype)
             xy, orient = pad_placement(nl, arrays, dtype=dtype)
-            single = jax.jit(lambda a, b: cost_terms(arrays, a, b)["proxy"])
+            single = jax.jit(lambda a, b: cost_terms(arrays, a, b)["proxy"])  # noqa: B023
             t0 = time.perf_counter()
             single(xy, orient).block_until_ready()
             compile_s = time.perf_counter() - t0
             jitter = [jnp.asarray(rng.normal(0, 1, xy.shape), dtype)
                       for _ in range(repeats)]
             it = iter(jitter * 3)
-            t1 = median_time(lambda: single(xy + next(it), orient).block_until_ready(),
+            t1 = median_time(lambda: single(xy + next(it), orient).block_until_ready(),  # noqa: B023
                              repeats)
-            batched = jax.jit(jax.vmap(lambda a, b: cost_terms(arrays, a, b)["proxy"]))
+            batched = jax.jit(jax.vmap(lambda a, b: cost_terms(arrays, a, b)["proxy"]))  # noqa: B023
             xyb = jnp.asarray(np.asarray(xy)[None] + rng.normal(0, 1, (batch,) +
                                                                  xy.shape), dtype)
             ob = jnp.broadcast_to(orient, (batch,) + orient.shape)
             batched(xyb, ob).block_until_ready()
-            tb = median_time(lambda: batched(xyb + 1e-3, ob).block_until_ready(),
+            tb = median_time(lambda: batched(xyb + 1e-3, ob).block_until_ready(),  # noqa: B023
                              max(3, repeats // 2))
             name = "float32" if dtype == jnp.float32 else "float64"
             rows.append((f"single, {name}", t1, 1 / t1, ref_s / t1, compile_s))

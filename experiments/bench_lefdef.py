@@ -22,8 +22,9 @@ import subprocess
 import sys
 import tempfile
 
-SHARED = "/work/shared/netlists/lefdef/ct_ariane"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _paths import ROOT, SHARED
+
+CT_ARIANE = SHARED / "netlists" / "lefdef" / "ct_ariane"
 
 # Each snippet reads `DEF` / `LEF` and prints a JSON line with counts.
 SNIPPETS = {
@@ -96,9 +97,9 @@ def main() -> None:
     env = dict(os.environ, PYTHONPATH=f"{ROOT}:{a.pkgs}")
     tmp = tempfile.mkdtemp()
     def_path = os.path.join(tmp, "ariane.def")      # the Si2 readers take no .gz
-    with gzip.open(f"{SHARED}/ariane.def.gz", "rb") as f, open(def_path, "wb") as g:
+    with gzip.open(f"{CT_ARIANE}/ariane.def.gz", "rb") as f, open(def_path, "wb") as g:
         shutil.copyfileobj(f, g)
-    lef_path = f"{SHARED}/ariane.lef"
+    lef_path = f"{CT_ARIANE}/ariane.lef"
     print(f"load average before: {os.getloadavg()}")
     print("| reader | median s | peak RSS MB | counts |\n|---|---|---|---|")
     for name, body in SNIPPETS.items():

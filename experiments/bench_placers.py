@@ -24,13 +24,10 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from _paths import ARIANE
 
 import placer
 from placer.env.env import make_env, random_policy
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT / ".." / "shared"
-ARIANE = SHARED / "netlists" / "ariane133_ng45"
 
 PUBLISHED = [
     ("Circuit Training, from scratch (TILOS, 8 V100, 36.3 h)", 0.848,

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from _paths import ARIANE, ROOT
 
 import placer
 from placer.quant.distill import (
@@ -50,8 +51,6 @@ from placer.quant.distill import (
     record_states,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-ARIANE = ROOT / ".." / "shared" / "netlists" / "ariane133_ng45"
 DEFAULT_DESIGNS = [(ARIANE / "netlist.pb.txt.gz", ARIANE / "legalized.plc"),
                    (ROOT / "netlists" / "design_2" / "netlist.pb.txt",
                     ROOT / "netlists" / "design_2" / "initial.plc")]

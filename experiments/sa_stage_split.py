@@ -15,19 +15,18 @@ import argparse
 import os
 import statistics
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _paths import ARIANE
 
 import placer
 from placer.config import SAConfig
 from placer.env.env import make_env
 from placer.search.sa import make_sa
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-A = SHARED / "netlists/ariane133_ng45"
+A = ARIANE
 
 
 def _timed(fn, *args):

@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
+
+from _paths import ARIANE, ROOT
 
 import placer
 from placer.netlist.model import SOFT_MACRO
 
-ROOT = Path(__file__).resolve().parents[1]
-A = ROOT.parent / "shared" / "netlists/ariane133_ng45"
+A = ARIANE
 VARIANTS = [{}, {"jitter": 0.005}, {"jitter": 0.02}, {"jitter": 0.04},
             {"iterations": 800}, {"congestion_weight": 1.0},
             {"congestion_weight": 0.25}, {"congestion_from": 0.6},
