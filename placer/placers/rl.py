@@ -15,8 +15,8 @@ from placer.rl.train import fine_tune
 
 @register("rl", RLOptions,
           "the trained PPO policy (policy= a checkpoint; default: the shipped "
-          "one): the best of its greedy and `samples` sampled episodes; with "
-          "budget_s, fine-tuned on the design first")
+          "one): the best of its greedy and `samples` sampled episodes (at "
+          "`temperature`); with budget_s, fine-tuned on the design first")
 def place_policy(problem: Problem, opts: RLOptions) -> Placed:
     pol = opts.policy if isinstance(opts.policy, Policy) else load_policy(opts.policy)
     info = {}
@@ -27,7 +27,8 @@ def place_policy(problem: Problem, opts: RLOptions) -> Placed:
             soft=problem.env.spec.soft, ppo_settings=opts.ppo)
     xy, cost, episode = best_episode(problem.env, problem.params, problem.netlist,
                                      pol, samples=opts.samples, greedy=opts.greedy,
-                                     seed=problem.seed)
+                                     seed=problem.seed,
+                                     temperature=float(opts.temperature))
     info["episode"] = episode
     return Placed(xy, np.asarray(problem.params.orient), cost, info)
 

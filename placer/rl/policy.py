@@ -144,15 +144,17 @@ def load_policy(path: str | os.PathLike | None = None,
 
 
 @functools.lru_cache(maxsize=16)
-def _episodes_fn(spec: EnvSpec, net: PolicyValue, samples: int, greedy: bool):
+def _episodes_fn(spec: EnvSpec, net: PolicyValue, samples: int, greedy: bool,
+                 temperature: float = 1.0):
     """Jitted (params, Problem, key) -> terminal dicts (greedy first, then
-    the samples), one per (env spec, network, samples, greedy)."""
+    the samples at ``temperature``), one per (env spec, network, samples,
+    greedy, temperature)."""
     env = PlacementEnv(spec)
 
     def episodes(params, problem: ppo.Problem, key: jax.Array) -> dict:
         def one(k, g):
             return ppo.rollout(env, net, params, problem, k, greedy=g,
-                               finish=False)[1]
+                               finish=False, temperature=temperature)[1]
 
         outs = []
         if greedy:
@@ -193,7 +195,8 @@ def check_grid(policy: Policy, rows: int, cols: int) -> None:
 
 def best_episode(env, env_params, netlist: Netlist, policy: Policy,
                  samples: int = 16, greedy: bool = True,
-                 seed: int = 0) -> tuple[np.ndarray, float, int]:
+                 seed: int = 0, temperature: float = 1.0
+                 ) -> tuple[np.ndarray, float, int]:
     """The best of the greedy and ``samples`` sampled episodes.
 
     Args:
@@ -204,20 +207,25 @@ def best_episode(env, env_params, netlist: Netlist, policy: Policy,
         samples: N sampled episodes (0: none).
         greedy: also run the greedy (argmax) episode.
         seed: seed of the sampling.
+        temperature: the samples' temperature (> 0; the logits are divided
+            by it): 1 samples the policy's own distribution, lower values
+            stay nearer its mode.
 
     Returns:
         xy (V', 2) final positions (soft macros placed) of the best episode,
         its float32 proxy cost, and its index (0 is the greedy one when run).
 
     Raises:
-        PlacerInputError: another grid, no episode asked for, or every episode
-            ran out of legal cells.
+        PlacerInputError: another grid, no episode asked for, a temperature
+            <= 0, or every episode ran out of legal cells.
     """
     net = net_for_grid(policy, env.spec.grid_rows, env.spec.grid_cols)
     if samples < 0 or (samples == 0 and not greedy):
         raise PlacerInputError("the rl method needs samples > 0 or greedy=True")
+    if not float(temperature) > 0:
+        raise PlacerInputError(f"temperature must be positive, got {temperature!r}")
     problem = ppo.Problem(env_params, netlist_graph(netlist))
-    run = _episodes_fn(env.spec, net, int(samples), bool(greedy))
+    run = _episodes_fn(env.spec, net, int(samples), bool(greedy), float(temperature))
     out = jax.device_get(run(policy.params, problem, jax.random.PRNGKey(seed)))
     ok = ~np.asarray(out["infeasible"])
     if not ok.any():

@@ -188,7 +188,7 @@ def wire_inputs(net: PolicyValue, problem: Problem,
 
 
 def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
-                 key: jax.Array, greedy: bool, tables=None):
+                 key: jax.Array, greedy: bool, tables=None, temperature: float = 1.0):
     wire = wire_inputs(net, problem, obs)
     maps = None
     if tables is None:
@@ -200,6 +200,8 @@ def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
         logits, value = stored_policy(net, params, tables, jax.tree.map(one, obs),
                                       maps[None], one(wire))
         logits, value = logits[0], value[0]
+    if temperature != 1.0:   # a Python float: the training rollouts keep T = 1
+        logits = logits / temperature
     action = (jnp.argmax(logits) if greedy
               else jax.random.categorical(key, logits)).astype(jnp.int32)
     log_prob = jax.nn.log_softmax(logits)[action]
@@ -209,8 +211,13 @@ def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
 def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
             key: jax.Array, greedy: bool = False,
             shaping_cfg: PPOConfig | None = None,
-            stored: bool = True, finish: bool = True) -> tuple[Transition, dict]:
+            stored: bool = True, finish: bool = True,
+            temperature: float = 1.0) -> tuple[Transition, dict]:
     """One episode with the policy (vmap over keys for B episodes).
+
+    ``temperature`` (a Python float) divides the logits before sampling
+    (and the recorded log-probabilities are the tempered distribution's):
+    below 1 the samples stay nearer the policy's mode. PPO's rollouts use 1.
 
     ``shaping_cfg``: a PPOConfig with ``shaping`` on records each step's
     shaping reward (placer.rl.shaping) in ``Transition.shaping``.
@@ -243,7 +250,8 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
     def body(carry, k):
         state, obs, phi = carry
         action, log_prob, value, wire, maps = _policy_step(net, params, problem, obs,
-                                                           k, greedy, tables)
+                                                           k, greedy, tables,
+                                                           temperature)
         valid = ~state.done
         state, next_obs = env.place(state, action, env_params)
         phi_next = phi_of(state)
