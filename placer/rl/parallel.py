@@ -119,7 +119,38 @@ def parallel_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
 
     update = ppo.make_update(env, net, cfg, optimizer, shard=shard, groups=d)
     return jax.jit(update, in_shardings=(replicated, replicated),
-                   out_shardings=replicated)
+                   out_shardings=replicated,
+                   compiler_options=update_compiler_options(net))
+
+
+# XLA's CPU fusion emitters (jax 0.10.2) fail on the update with a frozen
+# encoder, the analytical soft placer and the imitation loss ("RET_CHECK ...
+# fusion_compiler.cc:546 Failed to translate module to LLVM IR": a fusion of
+# the local search's legality masks is emitted with mistyped LLVM operands);
+# without them it compiles (design_2, 8 episodes: 1.04-1.09 s per update,
+# against 0.94 s for the unfrozen default with them;
+# experiments/results_rl.md, session 12).
+_NO_FUSION_EMITTERS = {"xla_cpu_use_fusion_emitters": False}
+
+
+@functools.lru_cache(maxsize=1)
+def _fusion_emitters_option_known() -> bool:
+    """Does this XLA accept the option (a later one may drop it)?"""
+    try:
+        jax.jit(lambda x: x + 1, compiler_options=_NO_FUSION_EMITTERS).lower(
+            np.float32(0)).compile()
+    except Exception:       # an unknown option: XLA raises on compilation
+        return False
+    return True
+
+
+def update_compiler_options(net: PolicyValue) -> dict | None:
+    """Compiler options of the jitted update: the fusion emitters off for a
+    frozen encoder on the CPU (the XLA failure above), else None."""
+    if (net.freeze_encoder and jax.default_backend() == "cpu"
+            and _fusion_emitters_option_known()):
+        return dict(_NO_FUSION_EMITTERS)
+    return None
 
 
 @functools.lru_cache(maxsize=8)
@@ -131,11 +162,12 @@ def compiled(spec: EnvSpec, net: PolicyValue, cfg: PPOConfig, mesh=None):
     env = PlacementEnv(spec)
     optimizer = ppo.make_optimizer(cfg)
     if mesh is None:
-        update = jax.jit(ppo.make_update(env, net, cfg, optimizer))
+        update = jax.jit(ppo.make_update(env, net, cfg, optimizer),
+                         compiler_options=update_compiler_options(net))
     else:
         update = parallel_update(env, net, cfg, optimizer, mesh)
     return env, optimizer, update, jax.jit(ppo.make_evaluate(env, net))
 
 
 __all__ = ["AXIS", "compiled", "initialize_distributed", "make_mesh", "parallel_update",
-           "replicate", "training_mesh"]
+           "replicate", "training_mesh", "update_compiler_options"]

@@ -59,3 +59,43 @@ def test_training_mesh__one_device_needs_no_mesh_and_more_than_there_are_is_bad(
     assert (training_mesh(0) is None) == (n == 1)
     with pytest.raises(PlacerInputError, match=f"devices={n + 1}"):
         training_mesh(n + 1)
+
+
+def test_update_compiler_options__fusion_emitters_off_for_a_frozen_encoder_on_cpu():
+    """The update of a frozen encoder compiles without XLA's CPU fusion
+    emitters (they fail on it: placer.rl.parallel); every other update keeps
+    XLA's defaults."""
+    from placer.rl.parallel import update_compiler_options
+    from tests.rl.probe import small_net
+
+    frozen = update_compiler_options(small_net(freeze_encoder=True))
+    if jax.default_backend() == "cpu":
+        assert frozen == {"xla_cpu_use_fusion_emitters": False}
+    else:
+        assert frozen is None
+    assert update_compiler_options(small_net()) is None
+
+
+# compiles design_2's update (about 35 s on one core); the option test above
+# is the fast check
+@pytest.mark.slow
+def test_frozen_encoder_update__compiles_with_the_analytical_reward_and_imitation():
+    """The configuration XLA's CPU compiler failed on (jax 0.10.2: frozen
+    encoder, analytical soft placer, imitation loss, 8 episodes on design_2)
+    compiles and updates."""
+    import placer
+    from placer.config import PolicyConfig, PPOConfig, TrainRLConfig
+    from placer.rl import ppo
+    from placer.rl.train import build_session, initial_params
+
+    d = ROOT / "netlists" / "design_2"
+    nl = placer.load_netlist(d / "netlist.pb.txt", d / "initial.plc")
+    cfg = TrainRLConfig(model=PolicyConfig(freeze_encoder=True), soft="analytical",
+                        ppo=PPOConfig(num_envs=8))
+    assert cfg.ppo.imitation_coef > 0
+    se = build_session(cfg, nl)
+    key = jax.random.PRNGKey(0)
+    ts = ppo.init_train_state(se.env, se.net, se.problem, key, se.optimizer,
+                              params=initial_params(cfg, se, key))
+    _, m = se.update(ts, se.problem)
+    assert np.isfinite(float(m["loss"])) and 0 < float(m["proxy"]) < 5
