@@ -144,14 +144,14 @@ def load_policy(path: str | os.PathLike | None = None,
 
 
 @functools.lru_cache(maxsize=16)
-def _episodes_fn(spec: EnvSpec, net: PolicyValue, samples: int, greedy: bool,
-                 temperature: float = 1.0):
-    """Jitted (params, Problem, key) -> terminal dicts (greedy first, then
-    the samples at ``temperature``), one per (env spec, network, samples,
-    greedy, temperature)."""
+def _episodes_fn(spec: EnvSpec, net: PolicyValue, samples: int, greedy: bool):
+    """Jitted (params, Problem, key, temperature) -> terminal dicts (greedy
+    first, then the samples at ``temperature``, a traced scalar: one program
+    for every temperature), one per (env spec, network, samples, greedy)."""
     env = PlacementEnv(spec)
 
-    def episodes(params, problem: ppo.Problem, key: jax.Array) -> dict:
+    def episodes(params, problem: ppo.Problem, key: jax.Array,
+                 temperature: jax.Array) -> dict:
         def one(k, g):
             return ppo.rollout(env, net, params, problem, k, greedy=g,
                                finish=False, temperature=temperature)[1]
@@ -225,8 +225,9 @@ def best_episode(env, env_params, netlist: Netlist, policy: Policy,
     if not float(temperature) > 0:
         raise PlacerInputError(f"temperature must be positive, got {temperature!r}")
     problem = ppo.Problem(env_params, netlist_graph(netlist))
-    run = _episodes_fn(env.spec, net, int(samples), bool(greedy), float(temperature))
-    out = jax.device_get(run(policy.params, problem, jax.random.PRNGKey(seed)))
+    run = _episodes_fn(env.spec, net, int(samples), bool(greedy))
+    out = jax.device_get(run(policy.params, problem, jax.random.PRNGKey(seed),
+                             np.float32(temperature)))
     ok = ~np.asarray(out["infeasible"])
     if not ok.any():
         raise PlacerInputError("every policy episode ran out of legal cells")

@@ -188,7 +188,7 @@ def wire_inputs(net: PolicyValue, problem: Problem,
 
 
 def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
-                 key: jax.Array, greedy: bool, tables=None, temperature: float = 1.0):
+                 key: jax.Array, greedy: bool, tables=None, temperature=1.0):
     wire = wire_inputs(net, problem, obs)
     maps = None
     if tables is None:
@@ -200,7 +200,10 @@ def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
         logits, value = stored_policy(net, params, tables, jax.tree.map(one, obs),
                                       maps[None], one(wire))
         logits, value = logits[0], value[0]
-    if temperature != 1.0:   # a Python float: the training rollouts keep T = 1
+    # the samples' temperature: a Python 1 (PPO's rollouts) leaves the
+    # program as it was; a traced one divides the logits; greedy ignores it
+    if not greedy and not (isinstance(temperature, (int, float))
+                           and temperature == 1.0):
         logits = logits / temperature
     action = (jnp.argmax(logits) if greedy
               else jax.random.categorical(key, logits)).astype(jnp.int32)
@@ -212,12 +215,13 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
             key: jax.Array, greedy: bool = False,
             shaping_cfg: PPOConfig | None = None,
             stored: bool = True, finish: bool = True,
-            temperature: float = 1.0) -> tuple[Transition, dict]:
+            temperature=1.0) -> tuple[Transition, dict]:
     """One episode with the policy (vmap over keys for B episodes).
 
-    ``temperature`` (a Python float) divides the logits before sampling
-    (and the recorded log-probabilities are the tempered distribution's):
-    below 1 the samples stay nearer the policy's mode. PPO's rollouts use 1.
+    ``temperature`` (a float or a traced scalar) divides the logits before
+    sampling (and the recorded log-probabilities are the tempered
+    distribution's): below 1 the samples stay nearer the policy's mode.
+    Greedy steps ignore it. PPO's rollouts use 1.
 
     ``shaping_cfg``: a PPOConfig with ``shaping`` on records each step's
     shaping reward (placer.rl.shaping) in ``Transition.shaping``.
