@@ -145,9 +145,11 @@ def load_policy(path: str | os.PathLike | None = None,
 
 @functools.lru_cache(maxsize=16)
 def _episodes_fn(spec: EnvSpec, net: PolicyValue, samples: int, greedy: bool):
-    """Jitted (params, Problem, key, temperature) -> terminal dicts (greedy
-    first, then the samples at ``temperature``, a traced scalar: one program
-    for every temperature), one per (env spec, network, samples, greedy)."""
+    """Jitted (params, Problem, key, temperature) -> the final states of the
+    greedy episode (first) and the samples at ``temperature`` (a traced
+    scalar: one program for every temperature), with ``infeasible``; one
+    per (env spec, network, samples, greedy). ``_terminal_fn`` finishes
+    them."""
     env = PlacementEnv(spec)
 
     def episodes(params, problem: ppo.Problem, key: jax.Array,
@@ -162,10 +164,22 @@ def _episodes_fn(spec: EnvSpec, net: PolicyValue, samples: int, greedy: bool):
         if samples:
             keys = jax.random.split(jax.random.fold_in(key, 1), samples)
             outs.append(jax.vmap(lambda k: one(k, False))(keys))
-        out = jax.tree.map(lambda *x: jnp.concatenate(x), *outs)
-        return ppo.finish_episodes(env, problem.env_params, out)
+        return jax.tree.map(lambda *x: jnp.concatenate(x), *outs)
 
     return jax.jit(episodes)
+
+
+@functools.lru_cache(maxsize=16)
+def _terminal_fn(spec: EnvSpec):
+    """Jitted (EnvParams, one final EnvState) -> env.terminal's dict. Every
+    episode is finished by this one program, whatever the batch it came
+    from: the soft-macro placers' results depend on the compiled program's
+    floating-point order (on ibm01 the same hard placement scored 0.7148
+    alone and 0.7163 finished inside a batch of 17; experiments/
+    results_rl.md, session 12), so a placement's score must not depend on
+    how many episodes ran beside it."""
+    env = PlacementEnv(spec)
+    return jax.jit(lambda params, state: env.terminal(state, params))
 
 
 def net_for_grid(policy: Policy, rows: int, cols: int) -> PolicyValue:
@@ -226,14 +240,19 @@ def best_episode(env, env_params, netlist: Netlist, policy: Policy,
         raise PlacerInputError(f"temperature must be positive, got {temperature!r}")
     problem = ppo.Problem(env_params, netlist_graph(netlist))
     run = _episodes_fn(env.spec, net, int(samples), bool(greedy))
-    out = jax.device_get(run(policy.params, problem, jax.random.PRNGKey(seed),
-                             np.float32(temperature)))
+    out = run(policy.params, problem, jax.random.PRNGKey(seed),
+              np.float32(temperature))
     ok = ~np.asarray(out["infeasible"])
     if not ok.any():
         raise PlacerInputError("every policy episode ran out of legal cells")
-    cost = np.where(ok, np.asarray(out["proxy"]), np.inf)
-    b = int(np.argmin(cost))
-    return np.asarray(out["xy"][b]), float(cost[b]), b
+    finish = _terminal_fn(env.spec)
+    best = (np.inf, None, -1)
+    for i in np.flatnonzero(ok):
+        term = finish(env_params, jax.tree.map(lambda x, i=i: x[i], out["state"]))
+        cost = float(term["proxy"])
+        if cost < best[0]:
+            best = (cost, np.asarray(term["xy"]), int(i))
+    return best[1], best[0], best[2]
 
 
 __all__ = ["DEFAULT_POLICY", "POLICY_FORMAT", "Policy", "PolicyLoader",
