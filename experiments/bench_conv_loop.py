@@ -9,26 +9,15 @@ medians.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from _timing import median_seconds
 
 from placer.models.conv import Conv
 
 LOOP = 8
-
-
-def _median_s(f, *args, repeats: int = 3) -> float:
-    jax.block_until_ready(f(*args))
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(f(*args))
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def _grads(m: nn.Module):
@@ -62,8 +51,8 @@ def main() -> None:
                     ("placer Conv", Conv(32, (3, 3)))):
         p = m.init(key, x)
         grad, scanned = _grads(m)
-        top = _median_s(jax.jit(grad), p, x)
-        loop = _median_s(jax.jit(scanned), p, x) / LOOP
+        top = median_seconds(jax.jit(grad), p, x, warmup=True)
+        loop = median_seconds(jax.jit(scanned), p, x, warmup=True) / LOOP
         print(f"| {name} | {top:.3f} | {loop:.3f} | {loop / top:.1f} |")
 
 

@@ -17,27 +17,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from _paths import ARIANE
+from _timing import median_seconds
 
 import placer
 from placer.cost.arrays import cost_arrays, pad_placement
 from placer.netlist.model import SOFT_MACRO
 from placer.stdcell import FDSchedule, fd_arrays, force_directed, place_soft_macros
-
-
-def _median_time(fn, repeats: int) -> float:
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
 
 
 def bench(nl, batch: int, repeats: int, schedule: FDSchedule):
@@ -71,11 +61,10 @@ def bench(nl, batch: int, repeats: int, schedule: FDSchedule):
         def compile_once(make=make, args=args, compiled=compiled):
             compiled.append(make().lower(*args).compile())
 
-        t_compile = _median_time(compile_once, repeats)
+        t_compile = median_seconds(compile_once, repeats=repeats)
         fn = compiled[-1]
         fn(*args).block_until_ready()
-        t_run = _median_time(lambda fn=fn, args=args: fn(*args).block_until_ready(),
-                             repeats)
+        t_run = median_seconds(fn, *args, repeats=repeats)
         n = batch if name != "single" else 1
         rows.append((name, t_compile, t_run, t_run / n))
     return rows

@@ -26,21 +26,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from _paths import ROOT, SHARED
+from _timing import median_seconds
 
 import placer
 from placer.cost.arrays import cost_arrays, pad_placement
 from placer.cost.proxy import cost_terms
 
 NL = SHARED / "netlists"
-
-
-def median_time(fn, repeats):
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
 
 
 def parse_peak_rss_mb(args_code: str) -> tuple[float, float]:
@@ -97,22 +89,23 @@ def bench_cost(repeats, batch):
             jitter = [jnp.asarray(rng.normal(0, 1, xy.shape), dtype)
                       for _ in range(repeats)]
             it = iter(jitter * 3)
-            t1 = median_time(lambda: single(xy + next(it), orient).block_until_ready(),  # noqa: B023
-                             repeats)
+            t1 = median_seconds(
+                lambda f=single, xy=xy, it=it, o=orient: f(xy + next(it), o),
+                repeats=repeats)
             batched = jax.jit(jax.vmap(lambda a, b: cost_terms(arrays, a, b)["proxy"]))  # noqa: B023
             xyb = jnp.asarray(np.asarray(xy)[None] + rng.normal(0, 1, (batch,) +
                                                                  xy.shape), dtype)
             ob = jnp.broadcast_to(orient, (batch,) + orient.shape)
             batched(xyb, ob).block_until_ready()
-            tb = median_time(lambda: batched(xyb + 1e-3, ob).block_until_ready(),  # noqa: B023
-                             max(3, repeats // 2))
+            tb = median_seconds(lambda f=batched, x=xyb, o=ob: f(x + 1e-3, o),
+                                repeats=max(3, repeats // 2))
             name = "float32" if dtype == jnp.float32 else "float64"
             rows.append((f"single, {name}", t1, 1 / t1, ref_s / t1, compile_s))
             rows.append((f"vmap x{batch}, {name}", tb / batch, batch / tb,
                          ref_s / (tb / batch), None))
     # the public API end to end (padding, transfer, maps), float64
     placer.proxy_cost(nl)
-    t_api = median_time(lambda: placer.proxy_cost(nl), repeats)
+    t_api = median_seconds(lambda: placer.proxy_cost(nl), repeats=repeats)
     rows.append(("placer.proxy_cost() API, float64, incl. maps", t_api, 1 / t_api,
                  ref_s / t_api, None))
     return rows, ref_s

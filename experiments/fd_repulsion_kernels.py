@@ -52,6 +52,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from _paths import SHARED
+from _timing import median_seconds
 
 import placer
 from placer.cost.arrays import oriented_sizes
@@ -218,16 +219,6 @@ def kernel_table(args, valid_s, repeats) -> None:
     print()
 
 
-def median_ms(f, *args, repeats):
-    jax.block_until_ready(f(*args))
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(f(*args))
-        ts.append(time.perf_counter() - t)
-    return 1e3 * statistics.median(ts)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20)
@@ -275,16 +266,18 @@ def main() -> None:
         c_m = jnp.where(valid_m[:, None], table[fd.macro_row], F.FAR)
         dargs = (c_s, half_s, fd.soft_node, c_m, half_m, fd.macro_node)
         rd = dense(*dargs)
-        t_dense = median_ms(dense, *dargs, repeats=args.repeats)
+        t_dense = 1e3 * median_seconds(dense, *dargs, repeats=args.repeats,
+                                       warmup=True)
         for cap in args.caps:
             f = jax.jit(functools.partial(binned_repulsion, nb=nb, bsize=bsize,
                                           cap=cap))
             bargs = (c_s, half_s, fd.soft_node, valid_s, c_h, h_h, n_h, htab)
             rb, fullest, over = f(*bargs)
             diff = float(jnp.max(jnp.abs(jnp.where(valid_s[:, None], rb - rd, 0.0))))
+            t_binned = 1e3 * median_seconds(f, *bargs, repeats=args.repeats,
+                                            warmup=True)
             print(f"| {steps} | {cap} | {int(fullest)} | {'yes' if over else 'no'} | "
-                  f"{diff:.3g} | {t_dense:.3f} | "
-                  f"{median_ms(f, *bargs, repeats=args.repeats):.3f} |", flush=True)
+                  f"{diff:.3g} | {t_dense:.3f} | {t_binned:.3f} |", flush=True)
 
 
 if __name__ == "__main__":
