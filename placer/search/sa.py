@@ -58,20 +58,25 @@ def _moves_key(cfg: SAConfig) -> tuple:
     return (cfg.shift_radius, cfg.p_shift, cfg.p_swap, cfg.p_flip)
 
 
+def _placed_nodes(params: EnvParams, num_nodes: int) -> jax.Array:
+    """(M,) the node of each step, its padding (node 0 in ``order``) turned
+    into ``num_nodes``, an index that a scatter with ``mode="drop"`` skips:
+    a padded step must not write over node 0, which may be a placed macro
+    (Circuit Training's macro_tiles_10x10 lists its macros first)."""
+    order = params.order
+    return jnp.where(jnp.arange(order.shape[0]) < params.num_to_place, order,
+                     num_nodes)
+
+
 def _xy_of(params: EnvParams, rows: int, cols: int, cells, base_xy):
     cx, cy = cell_centres(params.cost.canvas, rows, cols)
-    order = params.order
     pos = jnp.stack([cx[cells % cols], cy[cells // cols]], axis=1)
-    return base_xy.at[order].set(jnp.where(
-        (jnp.arange(order.shape[0]) < params.num_to_place)[:, None], pos,
-        base_xy[order]))
+    return base_xy.at[_placed_nodes(params, base_xy.shape[0])].set(pos, mode="drop")
 
 
 def _orient_of(params: EnvParams, orients):
-    order = params.order
-    return params.orient.at[order].set(jnp.where(
-        jnp.arange(order.shape[0]) < params.num_to_place, orients,
-        params.orient[order]))
+    nodes = _placed_nodes(params, params.orient.shape[0])
+    return params.orient.at[nodes].set(orients, mode="drop")
 
 
 def propose_move(key: jax.Array, cells, orients, m_real, rows: int, cols: int,
