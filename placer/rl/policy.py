@@ -231,7 +231,8 @@ def best_episode(env, env_params, netlist: Netlist, policy: Policy,
 
     Raises:
         PlacerInputError: another grid, no episode asked for, a temperature
-            <= 0, or every episode ran out of legal cells.
+            <= 0, every episode ran out of legal cells, or none has a finite
+            cost.
     """
     net = net_for_grid(policy, env.spec.grid_rows, env.spec.grid_cols)
     if samples < 0 or (samples == 0 and not greedy):
@@ -252,6 +253,8 @@ def best_episode(env, env_params, netlist: Netlist, policy: Policy,
         cost = float(term["proxy"])
         if cost < best[0]:
             best = (cost, np.asarray(term["xy"]), int(i))
+    if best[1] is None:
+        raise PlacerInputError("no policy episode has a finite proxy cost")
     return best[1], best[0], best[2]
 
 
