@@ -19,8 +19,10 @@ untrained network?
     # 4. the mean of N sampled episodes (where a PPO batch starts)
     python experiments/pretrain_bc.py batch POLICY|shipped|untrained --samples 64
 
-A design is a folder of netlists/ (design_1, design_2, synth_small) or
-``synthN``, the generated design ``placer.synth.random_design(N)``; note
+A design is a folder of netlists/ (design_1, design_2, synth_small),
+``synthN``, the generated design ``placer.synth.random_design(N)``, or one
+of the real designs in ../shared: ariane133, macro_tiles_10x10 (Circuit
+Training's test netlist) and ibm01 (clustered); note
 that design_1 and design_2 are random_design(1) and (2), so synth1 and
 synth2 are those designs. The policy's metadata lists its training designs
 by netlist name, and ``eval`` marks a design the policy was trained on as
@@ -68,9 +70,19 @@ ENCODER = ROOT / "placer" / "reward_model" / "checkpoint_graph"
 
 
 def design(name: str):
-    """The netlist of a bundled folder or of ``synthN``."""
+    """The netlist of ``synthN``, of ariane133, macro_tiles_10x10 or ibm01
+    (clustered; from ../shared), or of a bundled folder."""
     if name.startswith("synth") and name[5:].isdigit():
         return random_design(int(name[5:]))
+    if name == "ariane133":
+        return placer.load_netlist(str(ARIANE / "netlist.pb.txt.gz"),
+                                   str(ARIANE / "legalized.plc"))
+    if name == "macro_tiles_10x10":
+        d = SHARED / "netlists" / "ct_testdata" / name
+        return placer.load_netlist(str(d / "netlist.pb.txt"), str(d / "initial.plc"))
+    if name == "ibm01":
+        return placer.cluster(placer.load_netlist(
+            str(SHARED / "netlists" / "bookshelf" / "ibm01" / "ibm01.aux")))
     d = ROOT / "netlists" / name
     return placer.load_netlist(str(d / "netlist.pb.txt"), str(d / "initial.plc"))
 
@@ -175,15 +187,7 @@ EVAL_DESIGNS = ("ariane133", "design_2", "macro_tiles_10x10", "ibm01")
 
 
 def eval_design(label: str):
-    if label == "ariane133":
-        return placer.load_netlist(str(ARIANE / "netlist.pb.txt.gz"),
-                                   str(ARIANE / "legalized.plc"))
-    if label == "macro_tiles_10x10":
-        d = SHARED / "netlists" / "ct_testdata" / label
-        return placer.load_netlist(str(d / "netlist.pb.txt"), str(d / "initial.plc"))
-    if label == "ibm01":
-        return placer.cluster(placer.load_netlist(
-            str(SHARED / "netlists" / "bookshelf" / "ibm01" / "ibm01.aux")))
+    """The netlist of one of EVAL_DESIGNS (or any name ``design`` knows)."""
     return design(label)
 
 
