@@ -198,7 +198,10 @@ def _header_values(s: str, st: dict, other: dict, path: str, lineno: int) -> Non
 
 def apply_plc(nl: Netlist, plc: PlcFile, path: str) -> Netlist:
     """Positions, orientations and fixed flags of ``plc`` applied to a copy of
-    ``nl``. Every netlist node (ports, macros, std cells) must appear once."""
+    ``nl``. Every netlist node (ports, macros, std cells) must appear once,
+    or none: a file of header lines only (as Circuit Training's
+    toy_macro_stdcell test data ships) gives the canvas, grid and routing
+    settings and keeps the netlist's own positions."""
     v_of_index = {int(i): v for v, i in enumerate(nl.node_index)}
     pin_indices = set(int(i) for i, k in zip(nl.pin_index, nl.pin_kind, strict=True)
                       if k in (PIN_HARD, PIN_SOFT))
@@ -221,7 +224,7 @@ def apply_plc(nl: Netlist, plc: PlcFile, path: str) -> Netlist:
         if plc.orient[k] != NO_ORIENT and nl.node_kind[v] != PORT:
             orient[v] = plc.orient[k]
         fixed[v] = plc.fixed[k]
-    if not seen.all():
+    if len(plc.index) and not seen.all():
         missing = np.flatnonzero(~seen)
         raise PlacerInputError(
             f"placement lists {int(seen.sum())} nodes but the netlist has "

@@ -63,6 +63,30 @@ def test_load_netlist__default_canvas_and_grid_without_plc(netlists_dir):
     assert (nl.settings.grid_cols, nl.settings.grid_rows) == (10, 10)
 
 
+def test_load_netlist__header_only_plc_gives_settings_and_keeps_positions(
+        netlists_dir):
+    """Circuit Training's toy_macro_stdcell ships an initial.plc of header
+    lines only ("Columns : 20  Rows : 10", "Width : 200.0  Height : 100.0"):
+    it sets the canvas and grid, and the nodes keep the netlist's positions."""
+    d = netlists_dir / "ct_testdata/toy_macro_stdcell"
+    bare = placer.load_netlist(d / "netlist.pb.txt")
+    nl = placer.load_netlist(d / "netlist.pb.txt", placement=d / "initial.plc")
+    assert (nl.settings.grid_cols, nl.settings.grid_rows) == (20, 10)
+    assert (nl.settings.canvas_width, nl.settings.canvas_height) == (200.0, 100.0)
+    np.testing.assert_array_equal(nl.node_xy, bare.node_xy)
+    np.testing.assert_array_equal(nl.node_orient, bare.node_orient)
+
+
+def test_load_netlist__plc_missing_some_nodes_is_bad_input(netlists_dir, tmp_path):
+    """A .plc that lists some nodes but not all is still refused."""
+    lines = (netlists_dir / A133_PLC).read_text().splitlines()
+    body = [i for i, x in enumerate(lines) if x and not x.startswith("#")]
+    short = tmp_path / "short.plc"
+    short.write_text("\n".join(lines[: body[-1]]) + "\n")      # the last node dropped
+    with pytest.raises(PlacerInputError, match="placement lists"):
+        placer.load_netlist(netlists_dir / A133, placement=short)
+
+
 def test_load_netlist__settings_overrides(netlists_dir):
     """Keyword settings override the .plc header; unknown names raise
     PlacerInputError."""
