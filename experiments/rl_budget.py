@@ -78,6 +78,8 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=None,
                     help="seconds of fine-tuning (left out: the policy zero-shot)")
     ap.add_argument("--refine", action="store_true")
+    ap.add_argument("--temperature", type=float, default=None,
+                    help="the final samples' temperature (default: place()'s, 0.5)")
     ap.add_argument("--soft", default="analytical", choices=("analytical", "fd"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True, help="path prefix of .json and .plc")
@@ -92,15 +94,17 @@ def main() -> None:
                              str(ARIANE / "legalized.plc"))
     t = time.perf_counter()
     policy = scratch_policy(a.policy, nl, a.seed, a.soft) if a.scratch else a.policy
+    temperature = {} if a.temperature is None else {"temperature": a.temperature}
     res = placer.place(nl, method="rl", budget_s=a.budget, refine=a.refine,
                        soft=a.soft, seed=a.seed, progress=True, ppo=over or None,
-                       policy=policy)
+                       policy=policy, **temperature)
     wall = time.perf_counter() - t
     c = placer.proxy_cost(res)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     placer.save_placement(res, a.out + ".plc")
     meta = res.metadata["placer"]
     record = {"budget_s": a.budget, "refine": a.refine, "soft": a.soft,
+              "temperature": a.temperature,
               "seed": a.seed, "ppo": over, "policy": a.policy,
               "scratch": a.scratch, "proxy": c.proxy,
               "wirelength": c.wirelength, "density": c.density,
