@@ -197,7 +197,7 @@ class RLOptions:
             policy was lower at 0.5 than at 1 on each of Ariane133, design_2,
             macro_tiles_10x10 and ibm01 (by 0.003-0.025;
             experiments/results_rl.md, session 12). Fine-tuning's PPO
-            rollouts always sample at 1.
+            rollouts sample at ``PPOConfig.temperature``.
         greedy: also run the greedy (argmax) episode.
         envs: with budget_s: episodes per fine-tuning update; None: the
             policy's training value.
@@ -762,6 +762,11 @@ class PPOConfig:
             whatever this says). False: the per-observation network in the
             loss too, the code before issue 18 (same results up to float
             summation order; for benchmarks).
+        temperature: the rollouts sample, and the losses train, the policy
+            softmax(logits / temperature) (> 0; greedy decoding ignores
+            it). Below 1 the episodes stay nearer the policy's mode: a
+            good starting policy (fine-tuning) is explored around, not
+            away from.
     """
 
     num_envs: int = 16
@@ -792,6 +797,7 @@ class PPOConfig:
     imitation_states: str = field(default="expert",
                                   metadata={"choices": IMITATION_STATES})
     stored_maps: bool = True
+    temperature: float = 1.0
 
 
 @dataclass(frozen=True)

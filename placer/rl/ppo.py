@@ -187,6 +187,14 @@ def wire_inputs(net: PolicyValue, problem: Problem,
             if net.wire_mask else None)
 
 
+def tempered(logits: jax.Array, temperature) -> jax.Array:
+    """``logits / temperature``; a Python 1 returns ``logits`` itself, so a
+    program at temperature 1 stays the one without it."""
+    if isinstance(temperature, (int, float)) and temperature == 1.0:
+        return logits
+    return logits / temperature
+
+
 def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
                  key: jax.Array, greedy: bool, tables=None, temperature=1.0):
     wire = wire_inputs(net, problem, obs)
@@ -202,9 +210,8 @@ def _policy_step(net: PolicyValue, params, problem: Problem, obs: Observation,
         logits, value = logits[0], value[0]
     # the samples' temperature: a Python 1 (PPO's rollouts) leaves the
     # program as it was; a traced one divides the logits; greedy ignores it
-    if not greedy and not (isinstance(temperature, (int, float))
-                           and temperature == 1.0):
-        logits = logits / temperature
+    if not greedy:
+        logits = tempered(logits, temperature)
     action = (jnp.argmax(logits) if greedy
               else jax.random.categorical(key, logits)).astype(jnp.int32)
     log_prob = jax.nn.log_softmax(logits)[action]
@@ -221,7 +228,7 @@ def rollout(env: PlacementEnv, net: PolicyValue, params, problem: Problem,
     ``temperature`` (a float or a traced scalar) divides the logits before
     sampling (and the recorded log-probabilities are the tempered
     distribution's): below 1 the samples stay nearer the policy's mode.
-    Greedy steps ignore it. PPO's rollouts use 1.
+    Greedy steps ignore it. PPO's rollouts use ``PPOConfig.temperature``.
 
     ``shaping_cfg``: a PPOConfig with ``shaping`` on records each step's
     shaping reward (placer.rl.shaping) in ``Transition.shaping``.
@@ -305,6 +312,7 @@ def ppo_loss(net: PolicyValue, params, problem: Problem, batch: Transition,
     else:
         apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
         logits, value = apply(batch.obs, batch.wire)                   # (n, A), (n,)
+    logits = tempered(logits, cfg.temperature)
     if value_norm is not None:
         value = (value - value_norm[0]) * value_norm[1]
     w = batch.valid.astype(value.dtype)
@@ -432,10 +440,11 @@ def expert_batch(env: PlacementEnv, net: PolicyValue, problem: Problem,
 
 
 def expert_loss(net: PolicyValue, params, problem: Problem,
-                batch: imitation.ExpertBatch, tables=None) -> jax.Array:
+                batch: imitation.ExpertBatch, tables=None,
+                temperature: float = 1.0) -> jax.Array:
     """The imitation loss of a minibatch of expert steps (leaves (n, ...)),
     from their stored head maps when they have them (as ppo_loss, ``tables``
-    too)."""
+    too), for the policy softmax(logits / ``temperature``)."""
     if batch.maps is not None:
         if tables is None:
             tables = head_tables(net, params, problem.graph, problem.env_params)
@@ -444,6 +453,7 @@ def expert_loss(net: PolicyValue, params, problem: Problem,
     else:
         apply = jax.vmap(lambda o, w: apply_policy(net, params, problem, o, w))
         logits, _ = apply(batch.obs, batch.wire)
+    logits = tempered(logits, temperature)
     return imitation.imitation_loss(logits, batch.obs.action_mask, batch.action,
                                     batch.weight)
 
@@ -530,6 +540,8 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
                                "ppo.imitation_coef > 0 (the imitation loss is off)")
     if net.value_prior and cfg.reward_norm == "batch":
         raise PlacerInputError("model.value_prior needs reward_norm running or none")
+    if not cfg.temperature > 0:
+        raise PlacerInputError(f"ppo.temperature must be > 0, not {cfg.temperature!r}")
     b = cfg.num_envs
     hoist_encoder = net.freeze_encoder and cfg.stored_maps and stores_maps(net)
 
@@ -539,7 +551,8 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
         traj, out = shard(jax.vmap(
             lambda k: rollout(env, net, ts.params, problem, k,
                               shaping_cfg=cfg, stored=cfg.stored_maps,
-                              finish=not terminals_in_turn))(keys))  # (B, T, ...)
+                              finish=not terminals_in_turn,
+                              temperature=cfg.temperature))(keys))  # (B, T, ...)
         if terminals_in_turn:
             out = shard(finish_episodes(env, problem.env_params, out, groups))
         t = traj.action.shape[1]
@@ -606,7 +619,8 @@ def make_update(env: PlacementEnv, net: PolicyValue, cfg: PPOConfig,
                 loss, m = ppo_loss(net, p, problem, batch, a, rt, cfg, value_norm,
                                    tables)
                 if emb is not None:
-                    il = expert_loss(net, p, problem, emb, tables)
+                    il = expert_loss(net, p, problem, emb, tables,
+                                     cfg.temperature)
                     loss = loss + cfg.imitation_coef * il
                     m = {**m, "loss": loss, "imitation_loss": il}
                 return loss, m
@@ -666,5 +680,5 @@ __all__ = ["REWARD_NORMS", "Problem", "RewardStats", "TrainState", "Transition",
            "apply_policy", "clipped_surrogate", "compute_gae", "finish_episodes",
            "elite_slots", "expert_batch", "expert_loss", "init_fn",
            "init_train_state", "make_evaluate", "make_optimizer", "make_update",
-           "normalise_rewards", "ppo_loss", "rollout", "update_reward_stats",
-           "wire_inputs"]
+           "normalise_rewards", "ppo_loss", "rollout", "tempered",
+           "update_reward_stats", "wire_inputs"]

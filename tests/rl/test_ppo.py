@@ -376,3 +376,51 @@ def test_stored_maps__equal_the_per_observation_network(wire_prior):
     g_new, g_old = grad(params, problem, new), grad(params, problem, old)
     for a, b in zip(jax.tree.leaves(g_new), jax.tree.leaves(g_old), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_ppo_temperature__rollout_and_loss_train_the_tempered_policy():
+    """With ppo.temperature = T the rollout records log softmax(logits / T)
+    of its action, and ppo_loss scores the same distribution: at the
+    rollout's own parameters the ratio is 1 (approx_kl 0), and the entropy
+    is that of logits / T. Scoring the T = 0.5 batch at T = 1 gives another
+    distribution (approx_kl > 0)."""
+    env, problem, obs = _probe_obs()
+    net = small_net()
+    params = _init(net, problem, obs, seed=2)
+    logits, _ = _apply(net, params, problem, obs)
+    t = 0.5
+    traj, _ = jax.jit(lambda p, k: ppo.rollout(env, net, p, problem, k,
+                                               temperature=t))(
+        params, jax.random.PRNGKey(1))
+    a = int(traj.action[0])
+    want = float(jax.nn.log_softmax(logits / t)[a])
+    np.testing.assert_allclose(float(traj.log_prob[0]), want, atol=1e-5)
+    assert abs(want - float(jax.nn.log_softmax(logits)[a])) > 1e-3
+
+    adv = jnp.zeros(traj.action.shape)
+    ret = jnp.zeros(traj.action.shape)
+    cold = PPOConfig(temperature=t, imitation_coef=0.0)
+    _, m = ppo.ppo_loss(net, params, problem, traj, adv, ret, cold)
+    np.testing.assert_allclose(float(m["approx_kl"]), 0.0, atol=1e-6)
+    np.testing.assert_allclose(float(m["entropy"]),
+                               float(masked_entropy(logits / t, obs.action_mask)),
+                               rtol=1e-5)
+    _, m1 = ppo.ppo_loss(net, params, problem, traj, adv, ret,
+                         PPOConfig(imitation_coef=0.0))
+    assert float(m1["approx_kl"]) > 1e-4
+    np.testing.assert_allclose(float(m1["entropy"]),
+                               float(masked_entropy(logits, obs.action_mask)),
+                               rtol=1e-5)
+
+
+def test_ppo_temperature__one_is_the_program_without_it_and_zero_is_refused():
+    """tempered(x, 1) is x itself (no division in the program); a temperature
+    <= 0 fails where the update is built."""
+    x = jnp.arange(3.0)
+    assert ppo.tempered(x, 1.0) is x
+    np.testing.assert_allclose(ppo.tempered(x, 0.5), [0.0, 2.0, 4.0])
+    env, _ = probe_problem()
+    for bad in (0.0, -1.0):
+        cfg = PPOConfig(temperature=bad)
+        with pytest.raises(PlacerInputError, match="temperature"):
+            ppo.make_update(env, small_net(), cfg, ppo.make_optimizer(cfg))

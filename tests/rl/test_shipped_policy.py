@@ -56,8 +56,10 @@ def test_shipped_policy__was_trained_with_todays_defaults():
     assert meta["model"] == json_like(dataclasses.asdict(PolicyConfig()))
     want = json_like(dataclasses.asdict(PPOConfig(num_envs=8)))
     # options added after the policy was trained, whose defaults are the code
-    # it was trained with (the descent search was the only one then)
-    added = {"imitation_search", "imitation_anneal_steps", "imitation_anneal_temp"}
+    # it was trained with (the descent search was the only one then; the
+    # rollouts sampled the policy's own distribution, temperature 1)
+    added = {"imitation_search", "imitation_anneal_steps", "imitation_anneal_temp",
+             "temperature"}
     assert set(want) - set(meta["ppo"]) <= added
     assert meta["ppo"] == {k: v for k, v in want.items() if k in meta["ppo"]}
     assert meta["soft"] == "analytical"
