@@ -78,7 +78,8 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
         refine: after placing, run coordinate-descent refinement (hard
             macros over neighbouring cells, then the soft macros polished on
             the exact proxy: placer.stdcell.polish); its result is kept only
-            when its float64 proxy cost is lower than the method's.
+            when its float64 proxy cost is lower than the method's
+            (metadata["placer"]["proxy_before_refine"]: the method's own).
         progress: write progress lines to stderr.
         policy: for "rl": a placer.rl.policy.Policy, a checkpoint path, or
             None (the policy shipped with placer); the same as the option
@@ -126,6 +127,7 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
                       budget_s=share, t0=t0, report=report)
     placed = spec.fn(problem, method_opts)
     result = _result(problem, placed)
+    unrefined = {}
     if refine:
         problem.budget_s = budget_s
         better = POST_PASSES["refine"].fn(problem, refine_opts, placed)
@@ -135,9 +137,11 @@ def place(netlist: Netlist, method: str = "sa", seed: int = 0,
                + ("" if after < before else "; kept the unrefined placement"))
         if after < before:
             placed, result = better, refined
+        # the method's own result, apart from what refinement added
+        unrefined = {"proxy_before_refine": before}
     result.metadata = dict(netlist.metadata)
     result.metadata["placer"] = {"method": method, "seed": seed, "refine": refine,
-                                 "soft": soft,
+                                 "soft": soft, **unrefined,
                                  "proxy_float32": float(placed.cost),
                                  "seconds": time.perf_counter() - t0,
                                  **placed.info}

@@ -93,6 +93,19 @@ def test_refine__a_worse_result_is_never_returned(monkeypatch):
     assert placer.proxy_cost(out).proxy == placer.proxy_cost(plain).proxy
 
 
+def test_refine__metadata_keeps_the_methods_own_proxy():
+    """With refine=True the metadata records the method's float64 proxy
+    before refinement (its own result, apart from what refinement added):
+    the proxy of the same call without refinement."""
+    nl = _netlist()
+    plain = placer.proxy_cost(placer.place(nl, method="greedy")).proxy
+    out = placer.place(nl, method="greedy", refine=True, refine_sweeps=1)
+    assert out.metadata["placer"]["proxy_before_refine"] == plain
+    assert placer.proxy_cost(out).proxy <= plain
+    assert "proxy_before_refine" not in placer.place(nl, method="greedy").metadata[
+        "placer"]
+
+
 def test_refine__method_gets_its_share_of_the_budget(monkeypatch):
     """With refine=True the method gets SEARCH_SHARE (90 %) of budget_s and
     refinement runs until the whole budget (both counted from place()'s
