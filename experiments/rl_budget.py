@@ -10,8 +10,9 @@ PPOConfig's defaults (``place(..., ppo={...})``), replacing the fine-tuning
 defaults (placer.config.FINE_TUNE_PPO: the elite with the anneal search),
 which run without ``--ppo``. ``--ppo imitation_elite=false`` runs
 PPOConfig's defaults alone (the "defaults" rows of results_rl.md).
-The JSON line holds the float64 proxy of the agent's placement (after
-refinement with --refine), its terms, the legality violations, the
+The JSON line holds the float64 proxy of the placement (after
+refinement with --refine; ``agent_proxy``: the agent's own, before it), its
+terms, the legality violations, the
 fine-tuning's updates and seconds, and the settings. The progress lines
 ("fine-tune update N: ...") go to stderr; experiments/plot_fine_tune_log.py
 draws them.
@@ -107,6 +108,8 @@ def main() -> None:
               "temperature": a.temperature,
               "seed": a.seed, "ppo": over, "policy": a.policy,
               "scratch": a.scratch, "proxy": c.proxy,
+              # the agent's own placement (--refine: before refinement)
+              "agent_proxy": meta.get("proxy_before_refine", c.proxy),
               "wirelength": c.wirelength, "density": c.density,
               "congestion": c.congestion, "wall_s": wall,
               "legality_violations": len(placer.check_legality(res)),
