@@ -765,13 +765,12 @@ class PPOConfig:
         temperature: the rollouts sample, and the losses train, the policy
             softmax(logits / temperature) (> 0; greedy decoding ignores
             it). Below 1 the episodes stay nearer the policy's mode, so a
-            starting policy that already places the design well is
-            explored around, not away from. Measured on design_2, six
-            seeds of 40 updates (experiments/results_rl.md, session 13):
-            0.5 fine-tuned a cloned policy that places it well much faster
-            (batch 0.7860 against 0.7931 at 1; greedy 0.7775 against
-            0.7914), but was level or worse from scratch and from the
-            shipped policy, hence the default 1.
+            starting policy is explored around, not away from. Measured on
+            design_2, six seeds of 40 updates (experiments/results_rl.md,
+            session 13): 0.5 fine-tuned the policies cloned from SA much
+            faster (batch 0.7860 against 0.7931 at 1; greedy 0.7775
+            against 0.7914), but was level or worse from scratch and from
+            the shipped policy, hence the default 1.
     """
 
     num_envs: int = 16
