@@ -21,7 +21,8 @@ episodes' terminal steps (soft macros, cost) vmapped with the rest of the
 rollout, as before session 7 (``old`` and ``stored-big`` vmap them too);
 ``frozen`` the default with the encoder frozen (``model.freeze_encoder``:
 no gradient through it, and its pass runs once per update, not once per
-minibatch); ``elite-sampled`` the default with the elite and the imitation loss on the sampled states (``ppo.imitation_elite``,
+minibatch); ``elite-sampled`` the default with the elite and the imitation
+loss on the sampled states (``ppo.imitation_elite``,
 ``ppo.imitation_states=sampled``: no replay of the improved episode).
 "Macro placements / s" counts the trained placements: envs x macros per
 update over the update's seconds.

@@ -40,7 +40,7 @@ class CostArrays:
     entry_net: jnp.ndarray       # (E,) int32, N for padding
     entry_is_driver: jnp.ndarray  # (E,) bool
     net_start: jnp.ndarray       # (N,) int32 first entry of each net
-    net_end: jnp.ndarray         # (N,) int32 one past its last entry (start for padding)
+    net_end: jnp.ndarray         # (N,) int32 one past its last entry (padding: start)
     net_weight: jnp.ndarray      # (N,) wirelength weight, 0 for padding
     net_cong_weight: jnp.ndarray  # (N,) congestion weight max(w, 1), 0 for padding
     canvas: jnp.ndarray          # (2,) width, height

@@ -122,8 +122,10 @@ def route_entries(pos, net, is_driver, start, end, weight, canvas, rows: int,
     yy, xx = y, x
     for a, b in ((0, 1), (1, 2), (0, 1)):
         swap = (yy[:, a] > yy[:, b]) | ((yy[:, a] == yy[:, b]) & (xx[:, a] > xx[:, b]))
-        ya, yb = jnp.where(swap, yy[:, b], yy[:, a]), jnp.where(swap, yy[:, a], yy[:, b])
-        xa, xb = jnp.where(swap, xx[:, b], xx[:, a]), jnp.where(swap, xx[:, a], xx[:, b])
+        ya = jnp.where(swap, yy[:, b], yy[:, a])
+        yb = jnp.where(swap, yy[:, a], yy[:, b])
+        xa = jnp.where(swap, xx[:, b], xx[:, a])
+        xb = jnp.where(swap, xx[:, a], xx[:, b])
         yy = yy.at[:, a].set(ya).at[:, b].set(yb)
         xx = xx.at[:, a].set(xa).at[:, b].set(xb)
     ty1, ty2, ty3 = yy[:, 0], yy[:, 1], yy[:, 2]

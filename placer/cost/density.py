@@ -8,7 +8,8 @@ from placer.cost.arrays import CostArrays, oriented_sizes
 from placer.cost.grid import axis_overlap, cell_size, top_fraction_mean
 
 
-def density_map(arrays: CostArrays, xy: jnp.ndarray, orient: jnp.ndarray) -> jnp.ndarray:
+def density_map(arrays: CostArrays, xy: jnp.ndarray,
+                orient: jnp.ndarray) -> jnp.ndarray:
     """(R, C) overlapped macro area of each cell / cell area. Row 0 at y = 0.
 
     Rectangles are separable: overlap(node, cell r c) = ov_y[node, r] * ov_x[node, c],

@@ -736,7 +736,7 @@ def _quote(s: str) -> str:
     s = str(s)
     if _NEEDS_ESCAPE.search(s):
         s = s.replace("\\", "\\\\").replace('"', '\\"')
-        s = "".join(c if ord(c) >= 32 else "\\%03o" % ord(c) for c in s)
+        s = "".join(c if ord(c) >= 32 else f"\\{ord(c):03o}" for c in s)
     return '"' + s + '"'
 
 
@@ -749,12 +749,12 @@ def _write_attr(out: list, key: str, kind: str, value) -> None:
         text = "true" if value else "false"
     else:
         text = _quote(value)
-    out.append('  attr {\n    key: %s\n    value {\n      %s: %s\n    }\n  }\n'
-               % (_quote(key), kind, text))
+    out.append(f'  attr {{\n    key: {_quote(key)}\n    value {{\n      {kind}: '
+               f'{text}\n    }}\n  }}\n')
 
 
 def _metadata_kind(v):
-    if isinstance(v, bool) or isinstance(v, np.bool_):
+    if isinstance(v, (bool, np.bool_)):
         return "b"
     if isinstance(v, (int, np.integer)):
         return "i"
@@ -817,10 +817,10 @@ def write_pbtxt(nl: Netlist, path: str | os.PathLike) -> None:
     out: list[str] = []
     if nl.metadata.get("fp_bbox") is not None:
         x0, y0, x1, y1 = nl.metadata["fp_bbox"]
-        out.append("# FP bbox: {%s %s} {%s %s}\n" % tuple(_fmt_float(v) for v in
-                                                         (x0, y0, x1, y1)))
+        box = [_fmt_float(v) for v in (x0, y0, x1, y1)]
+        out.append(f"# FP bbox: {{{box[0]} {box[1]}}} {{{box[2]} {box[3]}}}\n")
     for b in nl.blockages:
-        out.append("# Blockage : %s\n" % " ".join(_fmt_float(v) for v in b))
+        out.append(f"# Blockage : {' '.join(_fmt_float(v) for v in b)}\n")
     if soft_mark:
         out.append(_SOFT_MARK + "\n")
     meta = {k: v for k, v in nl.metadata.items()
@@ -832,9 +832,10 @@ def write_pbtxt(nl: Netlist, path: str | os.PathLike) -> None:
         out.append("}\n")
     names = nl.pin_names
     try:
+        # opened here to name the path in the error, closed by `with f` below
         f = gzip.open(path, "wt", encoding="utf-8", compresslevel=6) \
             if path.endswith(".gz") \
-            else open(path, "w", encoding="utf-8")
+            else open(path, "w", encoding="utf-8")  # noqa: SIM115
     except OSError as e:
         raise PlacerInputError(f"cannot write: {e.strerror or e}", path) from None
     with f:
@@ -868,9 +869,9 @@ def write_pbtxt(nl: Netlist, path: str | os.PathLike) -> None:
                 if p is not None and pin_weight[p] != 1.0:
                     attrs.append(("weight", "f", pin_weight[p]))
                 extra = nl.node_extra[i] if nl.node_extra else {}
-            out.append("node {\n  name: %s\n" % _quote(name))
+            out.append(f"node {{\n  name: {_quote(name)}\n")
             for s in sinks:
-                out.append("  input: %s\n" % _quote(ref_name[s] or names[s]))
+                out.append(f"  input: {_quote(ref_name[s] or names[s])}\n")
             merged = {k: (kind, v) for k, kind, v in attrs}
             merged.update(extra)
             for k in sorted(merged):

@@ -304,10 +304,7 @@ def write_plc(nl: Netlist, path: str | os.PathLike, costs: dict | None = None,
     for v in order:
         o = nl.node_orient[v]
         kind = nl.node_kind[v]
-        if kind == PORT or o < 0:
-            os_ = "-"
-        else:
-            os_ = ORIENTATIONS[o]
+        os_ = "-" if kind == PORT or o < 0 else ORIENTATIONS[o]
         body.append(f"{int(nl.node_index[v])} {_num(nl.node_xy[v, 0])} "
                     f"{_num(nl.node_xy[v, 1])} {os_} {int(bool(nl.node_fixed[v]))}")
     text = "\n".join(_one_line(x) for x in lines) + "\n" + "\n".join(body) + "\n"

@@ -25,7 +25,8 @@ TOL = 1e-9   # the issue asks 1e-5; we match to ~1e-14
 
 
 def _load(case):
-    settings = {k: v for k, v in case["settings"].items() if k != "canvas_boundary_check"}
+    settings = {k: v for k, v in case["settings"].items()
+                if k != "canvas_boundary_check"}
     plc = case.get("placement")
     return placer.load_netlist(NETLISTS / case["netlist"],
                                placement=None if plc is None else NETLISTS / plc,

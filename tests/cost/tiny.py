@@ -31,7 +31,8 @@ def tiny_netlist(nodes, nets, **settings) -> Netlist:
         kind.append(kinds[k])
         xy.append((x, y))
         size.append((w, h))
-        orient.append(-1 if k == "port" else ORIENT_INDEX[nd[5] if len(nd) > 5 else "N"])
+        orient.append(-1 if k == "port"
+                      else ORIENT_INDEX[nd[5] if len(nd) > 5 else "N"])
     pin_names, pin_node, pin_off, pin_kind = [], [], [], []
     own = {}
 

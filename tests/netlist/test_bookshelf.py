@@ -127,14 +127,14 @@ def test_read_bookshelf__simple_counts_and_positions():
     assert (nl.num_nodes, nl.num_nets, nl.num_pins) == (10, 8, 26)
     assert nl.metadata["origin"] == (459.0, 459.0)
     assert nl.canvas == (96.0, 96.0)
-    kinds = dict(zip(nl.node_names, nl.node_kind.tolist()))
+    kinds = dict(zip(nl.node_names, nl.node_kind.tolist(), strict=True))
     # height 24 > row height 12: hard macros; o8 a terminal inside the core;
     # o9 a terminal lying above the core (it only touches its top edge).
     assert [n for n, k in kinds.items() if k == HARD_MACRO] == ["o0", "o1", "o2",
                                                                 "o8", "o3"]
     assert [n for n, k in kinds.items() if k == PORT] == ["o9"]
     assert [n for n, k in kinds.items() if k == STDCELL] == ["o4", "o5", "o6", "o7"]
-    fixed = [n for n, f in zip(nl.node_names, nl.node_fixed) if f]
+    fixed = [n for n, f in zip(nl.node_names, nl.node_fixed, strict=True) if f]
     assert fixed == ["o8", "o9"]
     v = {n: i for i, n in enumerate(nl.node_names)}
     # centre = lower-left + size / 2 - origin

@@ -60,7 +60,7 @@ def _reference_groups(settings: bool = False) -> list:
             sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(netlists: Path, netlist: str, placement: str | None) -> placer.Netlist:
     """A shared design, loaded once per test session (tests only read it)."""
     return placer.load_netlist(netlists / netlist,

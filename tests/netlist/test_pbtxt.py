@@ -167,7 +167,7 @@ def test_read_pbtxt__nets_driver_first(netlists_dir):
     sinks, in file order."""
     nl = read_pbtxt(netlists_dir / "ct_testdata/sample_clustered/netlist.pb.txt")
     nets = [[nl.pin_names[p] for p in nl.net_pins[a:b]]
-            for a, b in zip(nl.net_ptr[:-1], nl.net_ptr[1:])]
+            for a, b in zip(nl.net_ptr[:-1], nl.net_ptr[1:], strict=True)]
     assert nets == [["P0", "Grp_2/Pinput", "P0_M0"], ["P1_M0", "Grp_2/Pinput"],
                     ["P1_M1", "P1"], ["Grp_2/Poutput_single_0", "P0_M1"]]
     assert nl.pin_kind[nl.pin_names.index("P0_M0")] == PIN_HARD
