@@ -97,6 +97,28 @@ def test_refine__a_worse_result_is_never_returned(monkeypatch):
     assert "proxy_before_refine" not in plain.metadata["placer"]
 
 
+def _greedy_refine(problem, opts, placed):
+    """A stand-in refinement that returns the greedy placement."""
+    return registry.PLACERS["greedy"].fn(problem, METHOD_OPTIONS["greedy"]())
+
+
+def test_refine__kept_refinement_still_reports_the_methods_own_proxy(monkeypatch):
+    """When refinement's placement is kept (here a stand-in returning the
+    greedy placement after the random method, which it beats), the result is
+    the refined placement and proxy_before_refine is still the method's own
+    float64 proxy: that of the same call without refinement."""
+    nl = _netlist()
+    plain = placer.proxy_cost(placer.place(nl, method="random")).proxy
+    greedy = placer.proxy_cost(placer.place(nl, method="greedy")).proxy
+    assert greedy < plain                      # the stand-in does improve it
+    spec = registry.POST_PASSES["refine"]
+    monkeypatch.setitem(registry.POST_PASSES, "refine",
+                        dataclasses.replace(spec, fn=_greedy_refine))
+    out = placer.place(nl, method="random", refine=True)
+    assert placer.proxy_cost(out).proxy == greedy
+    assert out.metadata["placer"]["proxy_before_refine"] == plain
+
+
 def test_refine__method_gets_its_share_of_the_budget(monkeypatch):
     """With refine=True the method gets SEARCH_SHARE (90 %) of budget_s and
     refinement runs until the whole budget (both counted from place()'s
