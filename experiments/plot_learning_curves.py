@@ -8,7 +8,7 @@ run's start (compilation included); thin lines per seed, thick: the mean
 over seeds. A table of the seed means at a few updates is printed (markdown).
 
     python experiments/plot_learning_curves.py /work/runs/sig --envs 8 \
-        --out experiments/learning_signal
+        --out experiments/learning_signal [--reach scratch]
 """
 
 from __future__ import annotations
@@ -111,6 +111,44 @@ def table(design: str, arms: dict, at: list[int]) -> str:
     return "\n".join(lines)
 
 
+def first_at_or_below(steps, curve, target: float):
+    """The first update whose value is at or below ``target``, or None."""
+    hit = np.flatnonzero(np.asarray(curve) <= target)
+    return int(steps[hit[0]]) if len(hit) else None
+
+
+def reach(design: str, arms: dict, ref: str) -> str:
+    """Issue 18's item 5: for every arm, the first evaluation at which its
+    seed-mean batch proxy is at or below the reference arm's final seed mean
+    (as a fraction of the reference's updates), and per seed against the
+    same seed of the reference (seeds the reference lacks are skipped)."""
+    if ref not in arms:
+        raise SystemExit(f"--reach {ref!r}: no such arm for {design} "
+                         f"(arms: {', '.join(sorted(arms))})")
+    base = arms[ref]
+    n = common(base)
+    steps = next(iter(base.values()))["step"][:n]
+    final = np.mean([r["batch"][n - 1] for r in base.values()])
+    lines = [f"reach of {design}: against {ref}'s final seed mean {final:.4f} "
+             f"(update {int(steps[-1])})", "",
+             "| arm | reach (fraction) | per seed |", "|---|---|---|"]
+    for arm, runs in sorted(arms.items()):
+        if arm == ref:
+            continue
+        m = min(common(runs), n)
+        mean = np.mean([r["batch"][:m] for r in runs.values()], axis=0)
+        r_all = first_at_or_below(steps[:m], mean, final)
+        per = []
+        for seed, r in sorted(runs.items()):
+            if seed in base:
+                own = base[seed]["batch"][n - 1]
+                per.append(first_at_or_below(r["step"][:m], r["batch"][:m], own))
+        frac = "-" if r_all is None else f"{r_all} ({r_all / steps[-1]:.2f})"
+        lines.append(f"| {arm} | {frac} | "
+                     + ", ".join("-" if p is None else str(p) for p in per) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("root")
@@ -119,11 +157,16 @@ def main() -> None:
     ap.add_argument("--at", default="2,10,20,30", help="updates for the table")
     ap.add_argument("--max-update", type=int, default=None,
                     help="cut every run here (compare arms over the same updates)")
+    ap.add_argument("--reach", default=None, metavar="ARM",
+                    help="also print when each arm reaches ARM's final cost "
+                         "(issue 18's item 5; ARM: the scratch arm)")
     args = ap.parse_args()
     at = [int(x) for x in args.at.split(",")]
     for design, arms in collect(args.root, args.max_update).items():
         print(plot_design(design, arms, args.envs, args.out))
         print(table(design, arms, at))
+        if args.reach:
+            print(reach(design, arms, args.reach))
 
 
 if __name__ == "__main__":
