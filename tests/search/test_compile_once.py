@@ -15,6 +15,7 @@ from placer.placers.registry import Problem
 from placer.placers.state import rollouts
 from placer.search import refine, sa
 from placer.synth import synthetic_netlist
+from tests.traces import trace_counter
 
 # small: every program still compiles once (the costly part); one chain and
 # one random episode, so that the tests below share the SA test's refresh
@@ -25,20 +26,6 @@ SA_OPTS = dict(stages=1, chains=1, steps_per_stage=5)
 @pytest.fixture(scope="module")
 def nl():
     return synthetic_netlist(3, num_hard=6, num_soft=24, num_ports=8)
-
-
-def _counter(monkeypatch, owner, name):
-    """A list that grows by one whenever owner.name runs (under jit: at
-    every trace of a program that calls it)."""
-    calls = []
-    orig = getattr(owner, name)
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return orig(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, counted)
-    return calls
 
 
 def _traces_twice(nl, counters, **kw):
@@ -55,9 +42,9 @@ def _traces_twice(nl, counters, **kw):
 def test_sa__second_place_traces_nothing(monkeypatch, nl):
     """place(method="sa") twice: the SA stage, the soft-macro refresh and the
     starting rollouts (random and greedy) trace at most once in all."""
-    counters = [_counter(monkeypatch, sa, "legal_one"),       # the stage
-                _counter(monkeypatch, sa, "init_state"),      # refresh
-                _counter(monkeypatch, PlacementEnv, "rollout")]
+    counters = [trace_counter(monkeypatch, sa, "legal_one"),       # the stage
+                trace_counter(monkeypatch, sa, "init_state"),      # refresh
+                trace_counter(monkeypatch, PlacementEnv, "rollout")]
     first, second = _traces_twice(nl, counters, method="sa", **SA_OPTS)
     assert second == [0, 0, 0], (first, second)
 
@@ -65,9 +52,9 @@ def test_sa__second_place_traces_nothing(monkeypatch, nl):
 def test_refine__second_place_traces_nothing(monkeypatch, nl):
     """place(method="greedy", refine=True) twice: refinement's candidate
     scoring, its soft-macro refresh and the greedy rollout trace once."""
-    counters = [_counter(monkeypatch, refine, "legal_one"),   # improve
-                _counter(monkeypatch, sa, "init_state"),      # refresh
-                _counter(monkeypatch, PlacementEnv, "rollout")]
+    counters = [trace_counter(monkeypatch, refine, "legal_one"),   # improve
+                trace_counter(monkeypatch, sa, "init_state"),      # refresh
+                trace_counter(monkeypatch, PlacementEnv, "rollout")]
     first, second = _traces_twice(nl, counters, method="greedy", refine=True,
                                   refine_sweeps=1, refine_soft_sweeps=0)
     assert second == [0, 0, 0], (first, second)
@@ -75,7 +62,7 @@ def test_refine__second_place_traces_nothing(monkeypatch, nl):
 
 def test_rollouts__second_place_traces_nothing(monkeypatch, nl):
     """place(method="random") twice: state.rollouts' program traces once."""
-    counters = [_counter(monkeypatch, PlacementEnv, "rollout")]
+    counters = [trace_counter(monkeypatch, PlacementEnv, "rollout")]
     first, second = _traces_twice(nl, counters, method="random", tries=1)
     assert second == [0], (first, second)
 

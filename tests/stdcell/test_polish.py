@@ -3,6 +3,7 @@ designs, and the invariants on synth_small."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import jax
@@ -19,10 +20,12 @@ from placer.stdcell.analytical import AnalyticalConfig
 from placer.stdcell.polish import (
     make_polish,
     polish_soft_macros,
-    polish_sweep,
     shift_offsets,
 )
 from tests.cost.tiny import UNIT_GRID, tiny_netlist
+from tests.traces import trace_counter
+
+polish_module = importlib.import_module("placer.stdcell.polish")
 
 SYNTH = Path(__file__).resolve().parents[2] / "netlists" / "synth_small"
 WL_ONLY = (1.0, 0.0, 0.0)
@@ -91,7 +94,7 @@ def test_polish__keeps_the_footprint_inside_the_canvas():
     np.testing.assert_allclose(out.node_xy[0], [9.9, 5.5], atol=1e-12)
 
 
-def test_polish__traces_once_and_the_incremental_state_is_exact():
+def test_polish__traces_once_and_the_incremental_state_is_exact(monkeypatch):
     """On the hand-sized design of the walk (the compilation it shares): two
     sweeps from different states share one compilation, and the state a
     sweep returns (full weights) matches a full evaluation."""
@@ -102,10 +105,11 @@ def test_polish__traces_once_and_the_incremental_state_is_exact():
         xy, orient = pad_placement(nl, arrays, dtype=jnp.float64)
         sweep = make_polish(arrays, nl.soft_macros, weights, steps=(1.0, 2.0))
         st0 = init_state(arrays, xy, orient, weights)
+        traces = trace_counter(monkeypatch, polish_module, "move")
         st1 = sweep(st0)
-        n = polish_sweep._cache_size()
+        n = len(traces)
         st2 = sweep(st1)
-        assert polish_sweep._cache_size() == n
+        assert len(traces) == n           # the second sweep: no new trace
         for st in (st1, st2):
             exact = init_state(arrays, st.xy, orient, weights)
             assert float(st.proxy) == pytest.approx(float(exact.proxy), abs=1e-12)
@@ -121,7 +125,8 @@ def synth_placed():
 
 
 @pytest.mark.slow   # compiles for synth_small; fast: the two tests above
-def test_polish__lowers_the_proxy_moves_only_soft_macros_traces_once(synth_placed):
+def test_polish__lowers_the_proxy_moves_only_soft_macros_traces_once(synth_placed,
+                                                                    monkeypatch):
     """Two sweeps from different states share one compilation, the state a
     sweep returns matches a full evaluation, the proxy falls, and only soft
     macros move, inside the canvas."""
@@ -132,10 +137,11 @@ def test_polish__lowers_the_proxy_moves_only_soft_macros_traces_once(synth_place
         xy, orient = pad_placement(nl, arrays, dtype=jnp.float64)
         sweep = make_polish(arrays, nl.soft_macros, weights)
         st0 = init_state(arrays, xy, orient, weights)
-        n_before = polish_sweep._cache_size()
+        traces = trace_counter(monkeypatch, polish_module, "move")
         st1 = sweep(st0)
+        n = len(traces)
         st2 = sweep(st1)
-        assert polish_sweep._cache_size() <= n_before + 1
+        assert len(traces) == n           # the second sweep: no new trace
         exact = init_state(arrays, st2.xy, orient, weights)
         assert float(st2.proxy) == pytest.approx(float(exact.proxy), abs=1e-9)
         assert float(st2.proxy) <= float(st1.proxy) < float(st0.proxy)
