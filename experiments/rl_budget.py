@@ -1,9 +1,14 @@
-"""One ``place(method="rl", budget_s=B)`` run on Ariane133 from the all-centre
-start, with PPO settings overridden; writes a JSON line and the placement.
+"""One ``place(method="rl", budget_s=B)`` run on Ariane133 (or another design)
+from the all-centre start, with PPO settings overridden; writes a JSON line
+and the placement.
 
     python experiments/rl_budget.py --budget 1800 [--refine] [--soft analytical] \\
         --out /tmp/rl/ariane133 [--ppo imitation_elite=true imitation_states=both] \\
-        [--policy CHECKPOINT | --scratch]
+        [--policy CHECKPOINT | --scratch] [--design design_1]
+
+``--design`` takes the names of experiments/sa_soft.py (ariane133, the
+default; design_1, design_2; ariane136, clustered first), so the two
+scripts run the agent and SA on the same designs.
 
 ``--ppo key=value ...`` gives the fine-tuning's PPO settings over
 PPOConfig's defaults (``place(..., ppo={...})``), replacing the fine-tuning
@@ -34,7 +39,7 @@ import sys
 import time
 
 import jax
-from _paths import ARIANE
+from sa_soft import DESIGNS, load
 
 import placer
 from placer.config import PPOConfig, TrainRLConfig
@@ -89,10 +94,10 @@ def main() -> None:
                     help="a policy checkpoint (default: the shipped policy)")
     ap.add_argument("--scratch", action="store_true",
                     help="the policy's network with random parameters (from --seed)")
+    ap.add_argument("--design", default="ariane133", choices=[*DESIGNS, "ariane136"])
     a = ap.parse_args()
     over = parse_ppo(a.ppo)
-    nl = placer.load_netlist(str(ARIANE / "netlist.pb.txt.gz"),
-                             str(ARIANE / "legalized.plc"))
+    nl = load(a.design)
     t = time.perf_counter()
     policy = scratch_policy(a.policy, nl, a.seed, a.soft) if a.scratch else a.policy
     temperature = {} if a.temperature is None else {"temperature": a.temperature}
@@ -104,8 +109,8 @@ def main() -> None:
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     placer.save_placement(res, a.out + ".plc")
     meta = res.metadata["placer"]
-    record = {"budget_s": a.budget, "refine": a.refine, "soft": a.soft,
-              "temperature": a.temperature,
+    record = {"design": a.design, "budget_s": a.budget, "refine": a.refine,
+              "soft": a.soft, "temperature": a.temperature,
               "seed": a.seed, "ppo": over, "policy": a.policy,
               "scratch": a.scratch, "proxy": c.proxy,
               # the agent's own placement (--refine: before refinement)

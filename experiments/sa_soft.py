@@ -3,7 +3,7 @@
     python experiments/sa_soft.py --design ariane133 --soft analytical --budget 1800 \\
         --out /tmp/sa_soft/ariane133_analytical
 
-Runs ``placer.place(nl, method="sa", budget_s=B, refine=True, soft=S, seed=0)``
+Runs ``placer.place(nl, method="sa", budget_s=B, refine=True, soft=SOFT, seed=SEED)``
 from the all-centre start (place() ignores the input's movable positions), then
 measures the float64 proxy cost and the legality of the written placement. The
 JSON (``<out>.json``) and the placement (``<out>.plc``) go next to each other;
@@ -53,6 +53,7 @@ def main():
     p.add_argument("--budget", type=float, default=1800.0)
     p.add_argument("--no-refine", action="store_true")
     p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="an SA option (placer.config.SAConfig), value in JSON, "
                         "e.g. steps_per_stage=6000")
@@ -60,7 +61,7 @@ def main():
     options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in a.option)}
     nl = load(a.design)
     t = time.perf_counter()
-    out = placer.place(nl, method="sa", seed=0, budget_s=a.budget,
+    out = placer.place(nl, method="sa", seed=a.seed, budget_s=a.budget,
                        refine=not a.no_refine, soft=a.soft, progress=True, **options)
     wall = time.perf_counter() - t
     c = placer.proxy_cost(out)
@@ -68,8 +69,10 @@ def main():
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     placer.save_placement(out, a.out + ".plc")
     rec = {"design": a.design, "soft": a.soft, "budget_s": a.budget,
-           "refine": not a.no_refine, "options": options, "wall_s": wall,
-           **c.as_dict(),
+           "seed": a.seed, "refine": not a.no_refine, "options": options,
+           "wall_s": wall, **c.as_dict(),
+           # SA's own placement (before refinement; without it, the same)
+           "sa_proxy": out.metadata["placer"].get("proxy_before_refine", c.proxy),
            "legality_violations": len(bad), "load": os.getloadavg()}
     with open(a.out + ".json", "w") as f:
         json.dump(rec, f)
