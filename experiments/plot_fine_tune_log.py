@@ -3,12 +3,15 @@ runs from their progress lines ("fine-tune update N: mean episode proxy X[,
 elite (search) E], T s").
 
     python experiments/plot_fine_tune_log.py LOG [LOG ...] [--labels A,B]
-        [--out PNG] [--every 10] [--reach]
+        [--out PNG] [--every 10] [--reach] [--sa SA_LOG ...]
 
 Prints, per log, the mean batch proxy of each block of ``--every`` updates
 (a Markdown table) and, with --out, draws every log's per-update batch
 proxy (and the elite's search proxy where logged, dashed) against updates
-and against wall seconds in one figure.
+and against wall seconds in one figure. ``--sa``: logs of
+``place(method="sa", progress=True)`` runs ("sa stage N: best proxy X, ...,
+T s"), whose best proxy is drawn against wall seconds (dotted), so the agent
+and SA at one budget share the figure.
 
 ``--reach`` (issue 18's item 5): the logs are two arms of equal size, the
 reference (from scratch) first, then the compared (fine-tuned) one, paired
@@ -26,6 +29,16 @@ import statistics
 
 LINE = re.compile(r"fine-tune update (\d+): mean episode proxy ([\d.]+)"
                   r"(?:, elite \(search\) ([\d.]+))?, (\d+) s")
+
+
+SA_LINE = re.compile(r"sa stage (\d+): best proxy ([\d.]+), .*?(\d+) s$")
+
+
+def read_sa(path: str) -> list[tuple[float, float]]:
+    """(seconds since the start, best proxy so far) per SA stage."""
+    with open(path) as f:
+        return [(float(m[3]), float(m[2]))
+                for m in (SA_LINE.match(line.rstrip()) for line in f) if m]
 
 
 def read(path: str) -> list[tuple[int, float, float, float | None]]:
@@ -70,6 +83,8 @@ def main():
     ap.add_argument("--every", type=int, default=10)
     ap.add_argument("--reach", action="store_true",
                     help="first half of the logs: the reference arm (see above)")
+    ap.add_argument("--sa", nargs="+", default=[], metavar="SA_LOG",
+                    help="SA progress logs: best proxy against wall seconds")
     a = ap.parse_args()
     labels = (a.labels.split(",") if a.labels
               else [p.rsplit("/", 1)[-1] for p in a.logs])
@@ -105,11 +120,20 @@ def main():
                 if elite:
                     ax.plot(*zip(*elite, strict=True), lw=1, ls="--", color=colour,
                             label=f"{label}: elite (search)")
+        for k, path in enumerate(a.sa):
+            sa = read_sa(path)
+            if not sa:
+                raise SystemExit(f"{path}: no SA stage progress lines")
+            axes[1].plot(*zip(*sa, strict=True), lw=1, ls=":", color="k",
+                         alpha=1.0 - 0.25 * (k % 3),
+                         label=f"SA: {path.rsplit('/', 1)[-1]}")
         for ax, name in zip(axes, ("update", "wall seconds"), strict=True):
             ax.set_xlabel(name)
             ax.grid(alpha=0.3)
         axes[0].set_ylabel("mean proxy of the update's episodes")
         axes[0].legend(fontsize=7)
+        if a.sa:
+            axes[1].legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(a.out, dpi=110)
 
