@@ -10,26 +10,34 @@ runs with the same seed. The question (results_rl.md, session 14): does the
 policy earn its place where it should, at budgets too short for search?
 """
 
+import argparse
 import json
-import sys
 import time
 
-from sa_soft import load
+from sa_soft import DESIGNS, load
 
 import placer
 
-d = sys.argv[1]
-nl = load(d)
-placer.place(nl, method="rl", seed=99)      # warm-up: compile outside the timings
-placer.place(nl, method="sa", seed=99, budget_s=5)
-for s in range(3):
-    t = time.perf_counter()
-    r = placer.place(nl, method="rl", seed=s)
-    w = time.perf_counter() - t
-    a = float(placer.proxy_cost(r).proxy)
-    t = time.perf_counter()
-    q = placer.place(nl, method="sa", seed=s, budget_s=w)
-    ws = time.perf_counter() - t
-    b = float(placer.proxy_cost(q).proxy)
-    print(json.dumps({"design": d, "seed": s, "rl_zero_shot": a, "rl_s": w,
-                      "sa_same_time": b, "sa_s": ws}), flush=True)
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("design", choices=[*DESIGNS, "ariane136"])
+    d = ap.parse_args().design
+    nl = load(d)
+    placer.place(nl, method="rl", seed=99)  # warm-up: compile outside the timings
+    placer.place(nl, method="sa", seed=99, budget_s=5)
+    for s in range(3):
+        t = time.perf_counter()
+        r = placer.place(nl, method="rl", seed=s)
+        w = time.perf_counter() - t
+        a = float(placer.proxy_cost(r).proxy)
+        t = time.perf_counter()
+        q = placer.place(nl, method="sa", seed=s, budget_s=w)
+        ws = time.perf_counter() - t
+        b = float(placer.proxy_cost(q).proxy)
+        print(json.dumps({"design": d, "seed": s, "rl_zero_shot": a, "rl_s": w,
+                          "sa_same_time": b, "sa_s": ws}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
