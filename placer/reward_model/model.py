@@ -369,9 +369,13 @@ class RewardPredictor(nn.Module):
 
 
 def init_params(model: RewardPredictor, key: jax.Array, graph: NetlistGraph) -> Any:
-    """Initial parameters for graphs padded like ``graph`` (any placement)."""
+    """Initial parameters for graphs padded like ``graph`` (any placement).
+
+    Jitted: one compiled program instead of the init's hundreds of eager ops
+    (synth_small with the physical maps: about 4 s against 14 s).
+    """
     vp = graph.graph.nodes.shape[0]
-    return model.init(key, graph, jnp.zeros((vp, 2), jnp.float32))
+    return jax.jit(model.init)(key, graph, jnp.zeros((vp, 2), jnp.float32))
 
 
 def batch_apply(model: RewardPredictor, params: Any, graph: NetlistGraph,

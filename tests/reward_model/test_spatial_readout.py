@@ -39,6 +39,13 @@ def _model(**kw):
         cell_scores=2, **kw))
 
 
+def _intermediates(model, params, g, nl):
+    """The model's sown intermediates for nl's placement (jitted: one program
+    compiles faster than the apply's eager ops)."""
+    return jax.jit(lambda *a: model.apply(*a, mutable=["intermediates"]))(
+        params, g, nl.node_xy, nl.node_orient)
+
+
 def test_masked_top_k_mean__known_answer():
     """Column 0: values 5, 1, 4, 2 on real cells, 9 on a padding cell; k = 2,
     k_max = 3: the top two real values are 5 and 4, mean (5 + 4) / 2 = 4.5
@@ -62,8 +69,7 @@ def test_spatial_maps__coverage_channels_are_the_density_map(synth):
     model = _model()
     g = netlist_graph(synth)
     params = init_params(model, jax.random.PRNGKey(0), g)
-    _, state = model.apply(params, g, synth.node_xy, synth.node_orient,
-                           mutable=["intermediates"])
+    _, state = _intermediates(model, params, g, synth)
     maps = np.asarray(state["intermediates"]["spatial"]["maps"][0])
     r, c = synth.settings.grid_rows, synth.settings.grid_cols
     ch = model.cfg.map_channels
@@ -118,17 +124,17 @@ def test_spatial_predictor__graph_and_map_padding_change_nothing(synth, physical
                                          small.graph.edges.shape[0] + 256))
     model = _model(physical_maps=physical, wirelength_estimate=physical)
     params = init_params(model, jax.random.PRNGKey(2), small)
-    p_small = model.apply(params, small, synth.node_xy, synth.node_orient)
-    p_big = model.apply(params, big, synth.node_xy, synth.node_orient)
+    apply = jax.jit(model.apply)       # one program per shape: faster than eager
+    p_small = apply(params, small, synth.node_xy, synth.node_orient)
+    p_big = apply(params, big, synth.node_xy, synth.node_orient)
     np.testing.assert_allclose(p_big, p_small, rtol=1e-5, atol=1e-6)
     # same parameters (the convolutions do not depend on the map size)
-    p_map = _model(grid=(48, 64), physical_maps=physical,
-                   wirelength_estimate=physical).apply(
-        params, small, synth.node_xy,
-                                        synth.node_orient)
+    p_map = jax.jit(_model(grid=(48, 64), physical_maps=physical,
+                           wirelength_estimate=physical).apply)(
+        params, small, synth.node_xy, synth.node_orient)
     np.testing.assert_allclose(p_map, p_small, rtol=1e-5, atol=1e-6)
     # the spatial part is used: moving the macros changes the prediction
-    moved = model.apply(params, small, synth.node_xy[::-1], synth.node_orient)
+    moved = apply(params, small, synth.node_xy[::-1], synth.node_orient)
     assert not np.allclose(moved, p_small)
 
 
@@ -213,8 +219,7 @@ def test_physical_maps__density_and_routing_demand(synth):
     model = _model(physical_maps=True)
     g = netlist_graph(synth)
     params = init_params(model, jax.random.PRNGKey(5), g)
-    _, state = model.apply(params, g, synth.node_xy, synth.node_orient,
-                           mutable=["intermediates"])
+    _, state = _intermediates(model, params, g, synth)
     est = np.asarray(state["intermediates"]["spatial"]["estimates"][0])
     maps = np.asarray(state["intermediates"]["spatial"]["maps"][0])
     s = synth.settings
