@@ -13,6 +13,7 @@ Public API (names are stable):
     load_policy                                  -- a trained PPO placement policy
     quantize                                     -- its power-of-two quantized copy
     PlacerInputError                             -- the one error for bad input
+    enable_compile_cache                         -- keep compiled programs on disk
 
 The names are loaded on first use (PEP 562), so ``import placer`` does not
 import JAX, Flax, optax or orbax until a function that needs them is used.
@@ -32,6 +33,7 @@ _EXPORTS = {
     "batch_proxy_cost": "placer.cost.proxy",
     "check_legality": "placer.legality",
     "choose_grid": "placer.gridding",
+    "enable_compile_cache": "placer.compile_cache",
     "load_netlist": "placer.netlist.io",
     # placer.placers.rl also registers the quantized policy format
     "load_policy": "placer.placers.rl",
@@ -59,6 +61,7 @@ __all__ = [
     "check_legality",
     "choose_grid",
     "cluster",
+    "enable_compile_cache",
     "load_netlist",
     "load_policy",
     "load_reward_model",
@@ -88,6 +91,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from placer.api import place
+    from placer.compile_cache import enable_compile_cache
     from placer.cost.proxy import ProxyCost, batch_proxy_cost, proxy_cost
     from placer.errors import PlacerInputError
     from placer.gridding import choose_grid

@@ -35,6 +35,7 @@ from typing import Any, NoReturn
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException, OverrideParseException
 
+from placer.compile_cache import enable_compile_cache
 from placer.errors import PlacerInputError
 
 EXIT_INPUT_ERROR = 2
@@ -378,7 +379,8 @@ def explained(prog: str, config_name: str, schema: type, config_dir: str,
               shown_defaults: Mapping[str, str] | None = None
               ) -> Callable[[Callable], Callable]:
     """Decorates a ``@hydra.main`` entry point with :func:`preflight` on the
-    real command line. A config passed in directly (tests) skips it.
+    real command line, then turns on the persistent compile cache
+    (placer.compile_cache). A config passed in directly (tests) skips both.
 
     Args:
         prog: the command's name (``placer-place``).
@@ -396,6 +398,7 @@ def explained(prog: str, config_name: str, schema: type, config_dir: str,
             if cfg_passthrough is None:
                 preflight(prog, config_name, schema, config_dir, usage,
                           sys.argv[1:], choices, shown_defaults)
+                enable_compile_cache()
             return main(cfg_passthrough)
         return entry
     return wrap

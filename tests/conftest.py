@@ -30,10 +30,13 @@ def pytest_configure(config):
     (made by the main pytest process and shared with its pytest-xdist
     workers through an environment variable) and removed at the end, so no
     run reads another's compilations. PLACER_TEST_XLA_CACHE=0 turns it off.
+    The command-line tools' own cache (placer.compile_cache) is pointed at
+    the same folder, or turned off with it.
     """
     import jax
 
     if os.environ.get("PLACER_TEST_XLA_CACHE", "1") == "0":
+        os.environ["PLACER_XLA_CACHE"] = "0"     # the commands' cache too
         return
     if hasattr(config, "workerinput"):          # an xdist worker: the main's folder
         cache = os.environ.get(_CACHE_ENV)
@@ -42,10 +45,18 @@ def pytest_configure(config):
     else:
         cache = tempfile.mkdtemp(prefix="placer-test-xla-")
         os.environ[_CACHE_ENV] = cache
+        # the commands the tests run (placer.compile_cache) use it as well,
+        # never the user's own cache folder
+        os.environ["PLACER_XLA_CACHE_DIR"] = cache
         _JAX_CACHE.append(cache)
-    jax.config.update("jax_compilation_cache_dir", cache)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    # as the commands do: one cache mode (JAX's size-bounded one) for every
+    # process that shares the folder; a process of the other mode fails to
+    # read the bounded cache's access times
+    from placer.compile_cache import enable_compile_cache
+
+    enable_compile_cache(cache)
 
 
 def pytest_unconfigure(config):

@@ -16,8 +16,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # The layers, lowest first. A module may import its own layer or lower ones.
 LAYERS = [
-    ("placer.errors", "placer.config", "placer.netlist", "placer.checkpoint",
-     "placer.run_log", "placer.cost.terms"),
+    ("placer.errors", "placer.compile_cache", "placer.config", "placer.netlist",
+     "placer.checkpoint", "placer.run_log", "placer.cost.terms"),
     ("placer.cost", "placer.gridding", "placer.legality", "placer.synth",
      "placer.cluster"),
     ("placer.env", "placer.stdcell"),
