@@ -9,8 +9,9 @@ each jitted, timed in turn (medians): the library's kernel; the same terms
 laid out (macro, soft macro) and summed over the major axis; that layout in
 column chunks of 64 (lax.scan, a cache-sized working set); the row sums as
 a fused reduction instead of the product with a ones vector; an approximate
-reciprocal square root (bit trick and three Newton steps); and, for timing
-only (wrong results), the kernel without the square root. The largest
+reciprocal square root (bit trick and three Newton steps); for timing
+only (wrong results), the kernel without the square root; and (session 15)
+each soft-soft pair evaluated once instead of twice (``symmetric``). The largest
 difference from the library's kernel is over valid soft macros.
 
 Table 2, a binned (cell-list) repulsion:
@@ -190,7 +191,51 @@ def fused_rows(*args):
     return jnp.stack([x.T.sum(1), y.T.sum(1)], 1) + F._INV_SQRT2
 
 
-def kernel_table(args, valid_s, repeats) -> None:
+def _pair_terms(c_u, h_u, n_u, c_v, h_v, n_v):
+    """The dense kernel's (..., U, V) x and y terms, rows (..., U) against
+    columns (..., V)."""
+    u, v = (slice(None), None), (None, slice(None))
+    ov = jnp.all((c_u[..., u[0], u[1], :] - h_u[..., u[0], u[1], :]
+                  < c_v[..., v[0], v[1], :] + h_v[..., v[0], v[1], :])
+                 & (c_v[..., v[0], v[1], :] - h_v[..., v[0], v[1], :]
+                    < c_u[..., u[0], u[1], :] + h_u[..., u[0], u[1], :]), axis=-1)
+    d = c_u[..., :, None, :] - c_v[..., None, :, :]
+    d2 = d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]
+    w = jnp.where(ov & (d2 > 0), jax.lax.rsqrt(d2), 0.0)
+    q = jnp.where(d2 == 0, jnp.where(n_v[..., None, :] < n_u[..., :, None],
+                                     F._INV_SQRT2, -F._INV_SQRT2), 0.0)
+    return d[..., 0] * w + q, d[..., 1] * w + q
+
+
+def symmetric(c_s, half_s, node_s, c_m, half_m, node_m, *, soft_cols, hard_cols,
+              blocks):
+    """Each soft-soft pair evaluated once: a pair's term for v is minus its
+    term for u (both the unit vector and the coincident-centre rule are
+    antisymmetric), so the soft macros are cut into ``blocks`` blocks and only
+    the blocks on and above the diagonal are evaluated, an off-diagonal block
+    giving its rows' sums to one block and minus its columns' sums to the
+    other (about 56% of the soft-soft pairs at 8 blocks); soft-hard pairs
+    stay dense."""
+    s_n = c_s.shape[0]
+    b = s_n // blocks
+    ones_h = jnp.ones((hard_cols.shape[0],), c_s.dtype)
+    hx, hy = _pair_terms(c_s, half_s, node_s, c_m[hard_cols], half_m[hard_cols],
+                         node_m[hard_cols])
+    r = jnp.stack([hx @ ones_h, hy @ ones_h], 1)
+    cs = c_m[soft_cols]               # the soft macros as columns: FAR if invalid
+    cb, hb = cs.reshape(blocks, b, 2), half_s.reshape(blocks, b, 2)
+    nb = node_s.reshape(blocks, b)
+    i, j = np.triu_indices(blocks, 1)
+    ones = jnp.ones((b,), c_s.dtype)
+    tx, ty = _pair_terms(cb[i], hb[i], nb[i], cb[j], hb[j], nb[j])    # (P, b, b)
+    dx, dy = _pair_terms(cb, hb, nb, cb, hb, nb)                      # diagonal
+    out = (jnp.stack([dx @ ones, dy @ ones], -1)
+           .at[i].add(jnp.stack([tx @ ones, ty @ ones], -1))
+           .at[j].add(-jnp.stack([ones @ tx, ones @ ty], -1)))
+    return r + out.reshape(s_n, 2) + F._INV_SQRT2
+
+
+def kernel_table(args, valid_s, repeats, extra=None) -> None:
     kernels = {
         "library (S x M terms, row sums as a product with ones)": F.repulsion,
         "(M x S) terms, summed over the major axis": transposed,
@@ -200,6 +245,7 @@ def kernel_table(args, valid_s, repeats) -> None:
             functools.partial(transposed, rsqrt="newton"),
         "no square root at all (timing only, wrong values)":
             functools.partial(transposed, rsqrt="none"),
+        **(extra or {}),
     }
     jitted = {k: jax.jit(f) for k, f in kernels.items()}
     ref = jitted[next(iter(jitted))](*args)
@@ -247,8 +293,18 @@ def main() -> None:
         fd=fd))(xy0)
     c_s = xy[fd.soft_node]
     c_m = jnp.where(valid_m[:, None], jnp.concatenate([c_s, xy])[fd.macro_row], F.FAR)
+    mrow = np.asarray(fd.macro_row)
+    soft_cols = np.flatnonzero(mrow < s_n)
+    # the soft columns are the soft rows, in the same order
+    assert np.array_equal(mrow[soft_cols], np.arange(s_n)[:len(soft_cols)])
+    soft_cols = np.concatenate([soft_cols, np.full(s_n - len(soft_cols),
+                                                   np.flatnonzero(~np.asarray(fd.macro_mask))[0])])
+    hard_cols = np.flatnonzero(mrow >= s_n)
+    extra = {f"soft-soft pairs once ({k} blocks), soft-hard dense": functools.partial(
+        symmetric, soft_cols=soft_cols, hard_cols=hard_cols, blocks=k)
+        for k in (4, 8, 13) if s_n % k == 0}
     kernel_table((c_s, half_s, fd.soft_node, c_m, half_m, fd.macro_node), valid_s,
-                 args.repeats)
+                 args.repeats, extra)
     print("| steps run (stage 1, 2, 3) | cap | fullest bin | overflow | "
           "max abs diff | dense ms | binned ms |")
     print("|---|---|---|---|---|---|---|")
