@@ -125,10 +125,11 @@ USAGE = {
 }
 
 
-def _explained(prog: str, config_name: str, schema: type):
-    """``--help`` and the key / value checks of placer.cli_help for one command."""
+def _explained(prog: str, config_name: str, schema: type, compile_cache: bool = True):
+    """``--help`` and the key / value checks of placer.cli_help for one command,
+    and the persistent compile cache unless ``compile_cache`` is False."""
     return explained(prog, config_name, schema, CONFIG_DIR, USAGE[config_name],
-                     CHOICES.get(schema), DEFAULTS.get(schema))
+                     CHOICES.get(schema), DEFAULTS.get(schema), compile_cache)
 
 
 def _path(p: str | None) -> str | None:
@@ -635,7 +636,9 @@ def run_bench(cfg: BenchConfig) -> dict:
                            log=log, command=command)
 
 
-@_explained("placer-bench", "bench", BenchConfig)
+# No compile cache: a suite's seconds and its budgeted runs (budget_s counts
+# compilation) must not depend on what earlier runs left in the cache.
+@_explained("placer-bench", "bench", BenchConfig, compile_cache=False)
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="bench")
 def bench(dict_cfg: DictConfig) -> None:
     """``placer-bench``: runs a suite of placers x designs x seeds (resuming

@@ -376,11 +376,12 @@ def preflight(prog: str, config_name: str, schema: type, config_dir: str,
 
 def explained(prog: str, config_name: str, schema: type, config_dir: str,
               usage: str, choices: Mapping[str, Sequence[str]] | None = None,
-              shown_defaults: Mapping[str, str] | None = None
-              ) -> Callable[[Callable], Callable]:
+              shown_defaults: Mapping[str, str] | None = None,
+              compile_cache: bool = True) -> Callable[[Callable], Callable]:
     """Decorates a ``@hydra.main`` entry point with :func:`preflight` on the
-    real command line, then turns on the persistent compile cache
-    (placer.compile_cache). A config passed in directly (tests) skips both.
+    real command line, then (``compile_cache``) turns on the persistent
+    compile cache (placer.compile_cache). A config passed in directly (tests)
+    skips both.
 
     Args:
         prog: the command's name (``placer-place``).
@@ -391,6 +392,7 @@ def explained(prog: str, config_name: str, schema: type, config_dir: str,
         choices: allowed values by dotted key, beside the fields' metadata.
         shown_defaults: default texts by dotted key that --help shows
             instead of the schema's.
+        compile_cache: turn on the persistent compile cache.
     """
     def wrap(main: Callable) -> Callable:
         @functools.wraps(main)
@@ -398,7 +400,8 @@ def explained(prog: str, config_name: str, schema: type, config_dir: str,
             if cfg_passthrough is None:
                 preflight(prog, config_name, schema, config_dir, usage,
                           sys.argv[1:], choices, shown_defaults)
-                enable_compile_cache()
+                if compile_cache:
+                    enable_compile_cache()
             return main(cfg_passthrough)
         return entry
     return wrap

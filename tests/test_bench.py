@@ -7,6 +7,7 @@ import os
 import pathlib
 import re
 
+import jax
 import numpy as np
 import pytest
 
@@ -84,6 +85,8 @@ def test_tiny_suite_writes_runs_table_and_plot(tiny_run):
         assert r["proxy"] == pytest.approx(
             r["wirelength"] + 0.5 * r["density"] + 0.5 * r["congestion"], rel=1e-12)
         assert r["seconds"] > 0
+        # the compile cache in use (here the test run's own) is on record
+        assert r["host"]["compile_cache"] == jax.config.jax_compilation_cache_dir
         assert r["method_metadata"]["method"] == r["placer"]["method"]
         assert r["settings"]["grid_cols"] == 10 and r["config"] == {"suite": "tiny"}
         stem = p.with_suffix("")

@@ -97,3 +97,29 @@ def test_enable__a_later_process_loads_what_an_earlier_one_compiled(tmp_path):
     assert outs[0][0] == outs[1][0]
     assert (outs[0][1], outs[1][1]) == ("0", "1")
     assert len(entries[0]) == 1 and entries[1] == entries[0]
+
+
+def test_commands__each_turns_the_cache_on_but_the_bench(monkeypatch):
+    """On the real command line every placer-* command enables the cache
+    after its checks, except placer-bench (its seconds and budgeted runs
+    must not depend on earlier runs); a config passed in (tests) skips it."""
+    import inspect
+
+    from placer import cli, cli_help
+    from placer.config import PlaceConfig
+
+    calls = []
+    monkeypatch.setattr(cli_help, "preflight", lambda *a, **k: None)
+    monkeypatch.setattr(cli_help, "enable_compile_cache", lambda: calls.append(1))
+    monkeypatch.setattr(sys, "argv", ["placer-x"])
+    for flag in (True, False):
+        calls.clear()
+        entry = cli_help.explained("placer-x", "place", PlaceConfig, cli.CONFIG_DIR,
+                                   "usage", compile_cache=flag)(lambda cfg: cfg)
+        assert entry() is None and calls == ([1] if flag else [])
+        assert entry("given") == "given" and calls == ([1] if flag else [])
+    commands = [cli.evaluate, cli.place, cli.convert, cli.cluster, cli.dataset,
+                cli.pretrain, cli.train_rl, cli.quantize, cli.bench]
+    flags = {f.__name__: inspect.getclosurevars(f).nonlocals["compile_cache"]
+             for f in commands}
+    assert flags == {f.__name__: f is not cli.bench for f in commands}
