@@ -72,11 +72,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for name, args in commands(not a.no_ariane).items():
+        for c, (name, args) in enumerate(commands(not a.no_ariane).items()):
             times = {"off": [], "cold": [], "warm": []}
             proxies = set()
             for i in range(a.repeats):
-                folder = tmp / f"{len(proxies)}-{name[:5]}-{i}"
+                folder = tmp / f"cache-{c}-{i}"     # new per command and repeat
                 for mode, cache in (("off", None), ("cold", str(folder)),
                                     ("warm", str(folder))):
                     work = Path(tempfile.mkdtemp(dir=tmp))
