@@ -210,6 +210,37 @@ def test_train__several_netlists_in_turn_and_resume(tmp_path):
 
 
 @pytest.mark.slow
+def test_place_rl__budget_never_returns_worse_than_zero_shot(tmp_path, monkeypatch):
+    """With a budget, the policy's episodes before fine-tuning compete with
+    those after it: when fine-tuning made the policy's best episode worse
+    (here scripted: proxy 0.7 after against 0.5 before), the zero-shot
+    episode is returned, and the metadata says so; when it made it better,
+    the fine-tuned one."""
+    import placer.placers.rl as rl_placer
+
+    nl = probe_netlist()
+    train(dataclasses.replace(_cfg(tmp_path), updates=1), nl, log=lambda m: None)
+    policy = load_policy(tmp_path)
+    real = rl_placer.best_episode
+    for costs, want in (((0.5, 0.7), "zero-shot"), ((0.7, 0.5), "fine-tuned")):
+        calls = []
+
+        def scripted(*a, costs=costs, calls=calls, **k):
+            xy, _, _ = real(*a, **k)
+            calls.append(len(calls))
+            return xy, costs[len(calls) - 1], 10 * len(calls)   # episode 10, 20
+
+        monkeypatch.setattr(rl_placer, "best_episode", scripted)
+        monkeypatch.setattr(rl_placer, "fine_tune",
+                            lambda pol, *a, **k: (pol, {"updates": 0}))
+        meta = placer.place(nl, method="rl", policy=policy, budget_s=1.0, samples=1,
+                            soft="fd").metadata["placer"]
+        assert len(calls) == 2
+        assert meta["episode_from"] == want
+        assert meta["episode"] == (10 if want == "zero-shot" else 20)
+        assert (meta["proxy_zero_shot"], meta["proxy_fine_tuned"]) == costs
+
+
 def test_place_rl__budget_fine_tunes_first(tmp_path):
     """place(method="rl", budget_s=...) fine-tunes the policy on the netlist
     (at least one PPO update, here exactly one: the budget is shorter than
@@ -222,8 +253,13 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
     out = placer.place(nl, method="rl", policy=policy, budget_s=1e-3, samples=2,
                        soft="fd")
     assert check_legality(out) == []
-    assert out.metadata["placer"]["fine_tune"]["updates"] == 1
-    assert out.metadata["placer"]["fine_tune"]["soft"] == "fd"
+    meta = out.metadata["placer"]
+    assert meta["fine_tune"]["updates"] == 1
+    assert meta["fine_tune"]["soft"] == "fd"
+    # the better of the episodes before and after fine-tuning is returned
+    best = min(meta["proxy_zero_shot"], meta["proxy_fine_tuned"])
+    assert meta["episode_from"] == ("fine-tuned" if meta["proxy_fine_tuned"] == best
+                                    else "zero-shot")
     # (the same design under another name: the lineage gains that name)
     tuned, info = fine_tune(policy, dataclasses.replace(nl, name="probe_b"),
                             budget_s=1e-3, seed=1)
