@@ -18,7 +18,8 @@ PPOConfig's defaults alone (the "defaults" rows of results_rl.md).
 The JSON line holds the float64 proxy of the placement (after
 refinement with --refine; ``agent_proxy``: the agent's own, before it), its
 terms, the legality violations, the
-fine-tuning's updates and seconds, and the settings. The progress lines
+fine-tuning's updates and seconds, the policy's best proxy before and
+after fine-tuning and which the rl method returned, and the settings. The progress lines
 ("fine-tune update N: ...") go to stderr; experiments/plot_fine_tune_log.py
 draws them.
 
@@ -120,6 +121,10 @@ def main() -> None:
               "legality_violations": len(placer.check_legality(res)),
               "fine_tune": {k: v for k, v in meta.get("fine_tune", {}).items()
                             if k != "replaced_settings"},
+              # with a budget: the policy's best before and after fine-tuning,
+              # and which one the rl method returned
+              **{k: meta[k] for k in ("episode_from", "proxy_zero_shot",
+                                      "proxy_fine_tuned") if k in meta},
               "load": os.getloadavg()}
     line = json.dumps(record, default=float)
     with open(a.out + ".json", "w", encoding="utf-8") as f:

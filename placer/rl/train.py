@@ -323,6 +323,20 @@ def train(cfg: TrainRLConfig, netlist: Netlist | list[Netlist],
     return summary, ts
 
 
+def keep_updating(elapsed: float, durations: list[float], budget_s: float) -> bool:
+    """Whether fine-tuning runs another update: always a first one; then
+    while ``elapsed`` plus the last update's duration stays within
+    ``budget_s``. The first update's duration is mostly compilation, so it
+    is no estimate of the next: after it, a second update runs if any of the
+    budget is left (in a fresh process on Ariane133 the first update takes
+    tens of seconds and the next about ten, so a two-minute budget got one
+    update where several fit; experiments/results_rl.md, session 15)."""
+    if not durations:
+        return True
+    expected = durations[-1] if len(durations) > 1 else 0.0
+    return elapsed + expected <= budget_s
+
+
 def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
               num_envs: int | None = None, t_started: float | None = None,
               log=None, soft: str | None = None, ppo_settings=None):
@@ -330,8 +344,9 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
     seconds (placer.place(method="rl", budget_s=...)).
 
     Updates run while the time since ``t_started`` (default: now) plus the
-    last update's duration stays within the budget, and at least one runs,
-    so a budget shorter than the compilation is exceeded. The PPO settings
+    expected duration of the next stays within the budget (see
+    keep_updating), and at least one runs, so a budget shorter than the
+    compilation is exceeded. The PPO settings
     are today's defaults (placer.config.PPOConfig: the best settings
     measured, e.g. gae_lambda 1 and the imitation loss) with the fine-tuning
     defaults over them (placer.config.FINE_TUNE_PPO: the elite, improved by a
@@ -399,12 +414,12 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
     ts = ppo.init_train_state(se.env, se.net, se.problem, jax.random.PRNGKey(seed),
                               se.optimizer, params=policy.params,
                               elite=ppo.elite_slots(cfg.ppo))
-    updates, proxy, last = 0, float("nan"), 0.0
-    while updates == 0 or time.perf_counter() - t0 + last <= budget_s:
+    updates, proxy, durations = 0, float("nan"), []
+    while keep_updating(time.perf_counter() - t0, durations, budget_s):
         t = time.perf_counter()
         ts, m = se.update(ts, se.problem)
         proxy = float(jax.device_get(m["proxy"]))
-        last = time.perf_counter() - t
+        durations.append(time.perf_counter() - t)
         updates += 1
         if log is not None:
             extra = ""

@@ -210,6 +210,23 @@ def test_train__several_netlists_in_turn_and_resume(tmp_path):
 
 
 @pytest.mark.slow
+def test_keep_updating__the_first_update_is_no_estimate():
+    """Known answers (seconds): no update yet -> run one, whatever the time.
+    After one update of 46 s, at 70 s of a 120 s budget: run another (the
+    first update's time is compilation; the old rule, 70 + 46 = 116 <= 120,
+    would also run, but at 80 s: 80 + 46 > 120 stops, where now 80 + 0 runs).
+    At 130 s: stop. After updates of 46 and 10 s: at 105 s, 105 + 10 = 115
+    <= 120 runs; at 112 s, 122 > 120 stops."""
+    from placer.rl.train import keep_updating
+
+    assert keep_updating(500.0, [], 120.0)
+    assert keep_updating(70.0, [46.0], 120.0)
+    assert keep_updating(80.0, [46.0], 120.0)
+    assert not keep_updating(130.0, [46.0], 120.0)
+    assert keep_updating(105.0, [46.0, 10.0], 120.0)
+    assert not keep_updating(112.0, [46.0, 10.0], 120.0)
+
+
 def test_place_rl__budget_never_returns_worse_than_zero_shot(tmp_path, monkeypatch):
     """With a budget, the policy's episodes before fine-tuning compete with
     those after it: when fine-tuning made the policy's best episode worse
