@@ -227,7 +227,7 @@ def test_keep_updating__the_first_update_is_no_estimate():
     assert not keep_updating(112.0, [46.0, 10.0], 120.0)
 
 
-def test_place_rl__budget_never_returns_worse_than_zero_shot(tmp_path, monkeypatch):
+def _check_better_of_before_and_after(nl, policy, monkeypatch):
     """With a budget, the policy's episodes before fine-tuning compete with
     those after it: when fine-tuning made the policy's best episode worse
     (here scripted: proxy 0.7 after against 0.5 before), the zero-shot
@@ -235,9 +235,6 @@ def test_place_rl__budget_never_returns_worse_than_zero_shot(tmp_path, monkeypat
     the fine-tuned one."""
     import placer.placers.rl as rl_placer
 
-    nl = probe_netlist()
-    train(dataclasses.replace(_cfg(tmp_path), updates=1), nl, log=lambda m: None)
-    policy = load_policy(tmp_path)
     real = rl_placer.best_episode
     for costs, want in (((0.5, 0.7), "zero-shot"), ((0.7, 0.5), "fine-tuned")):
         calls = []
@@ -250,15 +247,16 @@ def test_place_rl__budget_never_returns_worse_than_zero_shot(tmp_path, monkeypat
         monkeypatch.setattr(rl_placer, "best_episode", scripted)
         monkeypatch.setattr(rl_placer, "fine_tune",
                             lambda pol, *a, **k: (pol, {"updates": 0}))
-        meta = placer.place(nl, method="rl", policy=policy, budget_s=1.0, samples=1,
+        meta = placer.place(nl, method="rl", policy=policy, budget_s=1.0, samples=2,
                             soft="fd").metadata["placer"]
         assert len(calls) == 2
         assert meta["episode_from"] == want
         assert meta["episode"] == (10 if want == "zero-shot" else 20)
         assert (meta["proxy_zero_shot"], meta["proxy_fine_tuned"]) == costs
+    monkeypatch.undo()
 
 
-def test_place_rl__budget_fine_tunes_first(tmp_path):
+def test_place_rl__budget_fine_tunes_first(tmp_path, monkeypatch):
     """place(method="rl", budget_s=...) fine-tunes the policy on the netlist
     (at least one PPO update, here exactly one: the budget is shorter than
     the compilation), then places legally; the result records it."""
@@ -277,6 +275,7 @@ def test_place_rl__budget_fine_tunes_first(tmp_path):
     best = min(meta["proxy_zero_shot"], meta["proxy_fine_tuned"])
     assert meta["episode_from"] == ("fine-tuned" if meta["proxy_fine_tuned"] == best
                                     else "zero-shot")
+    _check_better_of_before_and_after(nl, policy, monkeypatch)
     # (the same design under another name: the lineage gains that name)
     tuned, info = fine_tune(policy, dataclasses.replace(nl, name="probe_b"),
                             budget_s=1e-3, seed=1)
