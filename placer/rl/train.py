@@ -414,13 +414,13 @@ def fine_tune(policy, netlist: Netlist, budget_s: float, seed: int = 0,
     ts = ppo.init_train_state(se.env, se.net, se.problem, jax.random.PRNGKey(seed),
                               se.optimizer, params=policy.params,
                               elite=ppo.elite_slots(cfg.ppo))
-    updates, proxy, durations = 0, float("nan"), []
+    proxy, durations = float("nan"), []     # one duration per update
     while keep_updating(time.perf_counter() - t0, durations, budget_s):
         t = time.perf_counter()
         ts, m = se.update(ts, se.problem)
         proxy = float(jax.device_get(m["proxy"]))
         durations.append(time.perf_counter() - t)
-        updates += 1
+        updates = len(durations)
         if log is not None:
             extra = ""
             if "elite_proxy" in m:
